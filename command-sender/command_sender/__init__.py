@@ -1,0 +1,1 @@
+"""command-sender: the worker that transmits telecommands and drives them to a final state."""

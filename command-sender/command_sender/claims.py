@@ -1,0 +1,113 @@
+"""The worker's SQL: draw transmit times, claim due commands under a lease, release them.
+
+A claim is one statement: an UPDATE of the rows picked by a sub-select, RETURNING what the
+worker needs. On PostgreSQL the sub-select takes ``FOR UPDATE SKIP LOCKED`` so replicas claim
+disjoint rows without waiting on each other; SQLite runs one writer at a time (the engine
+begins every transaction IMMEDIATE), which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from mission_control.lifecycle import ACTIVE, Status
+from mission_control.models import Target, Telecommand
+from mission_control.timeutil import utcnow
+
+ACTIVE_VALUES = sorted(s.value for s in ACTIVE)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    status: Status
+    target_id: str
+    module_id: str | None
+    command_name: str
+    args: dict[str, Any]
+    attempts: int
+
+
+def schedule_new(session: Session, max_delay_s: float, limit: int,
+                 rng: random.Random | None = None) -> int:
+    """Give READY commands that have none a transmit time: now + uniform(0, max_delay_s).
+
+    The command stays READY (and cancellable) until then; no thread sleeps for it.
+    """
+    rng = rng or random.Random()
+    pick = (select(Telecommand.id)
+            .where(Telecommand.status == Status.READY.value, Telecommand.due_at.is_(None))
+            .limit(limit).with_for_update(skip_locked=True))
+    ids = session.scalars(pick).all()
+    if not ids:
+        return 0
+    now = utcnow()
+    session.connection().execute(
+        update(Telecommand.__table__)
+        .where(Telecommand.__table__.c.id == bindparam("cid"),
+               Telecommand.__table__.c.due_at.is_(None))
+        .values(due_at=bindparam("due")),
+        [{"cid": cid, "due": now + timedelta(seconds=rng.uniform(0, max_delay_s))} for cid in ids],
+    )
+    return len(ids)
+
+
+def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> list[Claimed]:
+    """Lease up to ``limit`` active commands whose next step is due and whose lease is free."""
+    now = utcnow()
+    table = Telecommand.__table__
+    due = (select(table.c.id)
+           .where(table.c.status.in_(ACTIVE_VALUES), table.c.due_at <= now,
+                  (table.c.lease_expires_at.is_(None)) | (table.c.lease_expires_at < now))
+           .order_by(table.c.due_at).limit(limit)
+           .with_for_update(skip_locked=True))
+    rows = session.execute(
+        update(table).where(table.c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=worker_id, lease_expires_at=now + timedelta(seconds=lease_s))
+        .returning(table.c.id, table.c.status, table.c.target_id, table.c.module_id,
+                   table.c.command_name, table.c.args, table.c.attempts)
+    ).all()
+    return [Claimed(r.id, Status(r.status), r.target_id, r.module_id, r.command_name,
+                    r.args or {}, r.attempts) for r in rows]
+
+
+def reschedule(session: Session, claimed: Claimed, worker_id: str, *, due_at: datetime,
+               attempts: int) -> bool:
+    """Release a command we hold, to be taken up again at ``due_at`` (same status)."""
+    result = session.execute(
+        update(Telecommand)
+        .where(Telecommand.id == claimed.id, Telecommand.status == claimed.status.value,
+               Telecommand.lease_owner == worker_id)
+        .values(due_at=due_at, attempts=attempts, lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release_all(session: Session, worker_id: str) -> int:
+    """Drop every lease this worker holds (on a clean stop), so others need not wait them out."""
+    result = session.execute(
+        update(Telecommand).where(Telecommand.lease_owner == worker_id)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def next_due(session: Session) -> datetime | None:
+    """The earliest time any active command needs attention (its step or its lease expiry)."""
+    table = Telecommand.__table__
+    active = table.c.status.in_(ACTIVE_VALUES)
+    due = session.scalar(select(func.min(table.c.due_at)).where(active, table.c.lease_owner.is_(None)))
+    lease = session.scalar(select(func.min(table.c.lease_expires_at)).where(active))
+    times = [t for t in (due, lease) if t is not None]
+    return min(times) if times else None
+
+
+def target_kinds(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Target.id, Target.kind)).tuples().all())

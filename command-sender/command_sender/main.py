@@ -1,0 +1,23 @@
+"""``command-sender``: run the worker until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+
+from mission_control.logs import configure_logging
+from mission_control.settings import get_settings
+
+from .worker import Worker
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("command-sender", settings.log_level)
+    worker = Worker(settings)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop())
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Test fixtures shared by every suite: a real database, SQLite and PostgreSQL both.
+
+Tests that take ``database`` run once per backend. PostgreSQL gets a throwaway database per
+run, created on the server at TEST_POSTGRES_ADMIN_URL and dropped afterwards. Where no server
+answers, those runs are skipped with the reason, except in CI (CI=true) or when
+MC_REQUIRE_POSTGRES=1, where they fail: there the PostgreSQL run is mandatory.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, delete, text, update
+from sqlalchemy.engine import make_url
+
+from mission_control.db import Database
+from mission_control.migrate import upgrade
+from mission_control.models import (
+    SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
+)
+from mission_control.timeutil import utcnow
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL",
+                           "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_required() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"} or \
+        os.environ.get("MC_REQUIRE_POSTGRES") == "1"
+
+
+def _throwaway_postgres():
+    name = f"mc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        admin.dispose()
+        message = f"PostgreSQL at {make_url(ADMIN_URL).render_as_string()} is not reachable: {error}"
+        if _postgres_required():
+            pytest.fail(message + " (required in CI)", pytrace=False)
+        pytest.skip(message)
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return url, lambda: _drop(admin, name)
+
+
+def _drop(admin, name: str) -> None:
+    with admin.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database of each backend, for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'mission-control.db'}"
+        cleanup = None
+    else:
+        url, cleanup = _throwaway_postgres()
+    upgrade(url)
+    yield url
+    if cleanup:
+        cleanup()
+
+
+def reset_database(database: Database) -> None:
+    """Bring the database back to its freshly migrated content."""
+    with database.transaction() as session:
+        session.execute(delete(TelecommandHistory))
+        session.execute(delete(Telecommand))
+        session.execute(delete(UplinkedCommand))
+        session.execute(delete(Target).where(Target.id != SPACECRAFT_TARGET_ID))
+        session.execute(update(SpacecraftState).values(
+            heater_on=False, roll_deg=0.0, pitch_deg=0.0, yaw_deg=0.0, solar_array_deployed=False,
+            images_captured=0, boot_count=0, updated_at=utcnow()))
+
+
+@pytest.fixture(scope="session")
+def _session_database(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def database(_session_database):
+    """The run's database of one backend, emptied before the test."""
+    reset_database(_session_database)
+    return _session_database

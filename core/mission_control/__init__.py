@@ -1,0 +1,1 @@
+"""Mission Control core: the one package every service imports."""

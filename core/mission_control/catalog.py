@@ -1,0 +1,110 @@
+"""The command catalog: per target kind, the commands it accepts, their arguments, and hazards.
+
+Argument schemas are pydantic models (strict types, unknown fields refused), so the same
+definition validates requests, renders the operator form and documents the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoArgs(Args):
+    pass
+
+
+class SetHeaterArgs(Args):
+    on: StrictBool = Field(description="true switches the heater on, false off")
+
+
+class AdjustAttitudeArgs(Args):
+    roll: float = Field(ge=-180, le=180, description="roll in degrees, -180 to 180")
+    pitch: float = Field(ge=-90, le=90, description="pitch in degrees, -90 to 90")
+    yaw: float = Field(ge=-180, le=180, description="yaw in degrees, -180 to 180")
+
+
+class CaptureImageArgs(Args):
+    exposure_ms: int = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    description: str
+    args: type[Args] = NoArgs
+    hazardous: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "hazardous": self.hazardous,
+                "args_schema": self.args.model_json_schema()}
+
+
+def _index(*specs: CommandSpec) -> dict[str, CommandSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+PING = CommandSpec("PING", "Check that the target answers.")
+
+CATALOG: dict[str, dict[str, CommandSpec]] = {
+    "spacecraft": _index(
+        PING,
+        CommandSpec("SET_HEATER", "Switch the heater on or off.", SetHeaterArgs),
+        CommandSpec("ADJUST_ATTITUDE", "Turn to the given attitude.", AdjustAttitudeArgs),
+        CommandSpec("CAPTURE_IMAGE", "Take a picture.", CaptureImageArgs),
+        CommandSpec("DEPLOY_SOLAR_ARRAY", "Deploy the solar array (cannot be undone).", hazardous=True),
+        CommandSpec("REBOOT", "Restart the on-board computer.", hazardous=True),
+    ),
+    "robot": _index(PING),
+    "module": _index(PING),
+}
+
+
+class CatalogError(ValueError):
+    """A command or its arguments are not acceptable; ``details`` lists what is allowed."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def commands_for(kind: str) -> dict[str, CommandSpec]:
+    return CATALOG.get(kind, {})
+
+
+def _describe_errors(error: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "args", "message": e["msg"]}
+            for e in error.errors(include_url=False)]
+
+
+def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool = False) -> dict[str, Any]:
+    """Check a command against the catalog of a target kind; return its normalised arguments."""
+    commands = commands_for(kind)
+    spec = commands.get(command_name)
+    if spec is None:
+        raise CatalogError(
+            f"unknown command {command_name!r} for a {kind}; allowed: {', '.join(sorted(commands))}",
+            allowed=sorted(commands))
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise CatalogError(f"args of {command_name} must be a JSON object",
+                           args_schema=spec.args.model_json_schema())
+    try:
+        parsed = spec.args.model_validate(args)
+    except ValidationError as error:
+        fields = _describe_errors(error)
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        raise CatalogError(f"invalid args for {command_name}: {summary}", fields=fields,
+                           args_schema=spec.args.model_json_schema()) from None
+    if spec.hazardous and confirm is not True:
+        raise CatalogError(f"{command_name} is hazardous: send \"confirm\": true to issue it",
+                           hazardous=True)
+    return parsed.model_dump()

@@ -1,0 +1,117 @@
+"""The telecommand lifecycle: the only module that knows which status may follow which.
+
+Every change is one conditional UPDATE (``WHERE id = :id AND status = :expected``) plus a
+history row, in the caller's transaction. Two actors racing on the same command (an operator
+cancelling, a worker transmitting) both issue their UPDATE; the database lets exactly one of
+them match the row, and the loser sees zero rows changed and backs off. This holds on SQLite
+and PostgreSQL alike because it relies on nothing but the atomicity of a single UPDATE.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from .timeutil import utcnow
+
+
+class Status(enum.StrEnum):
+    READY = "READY"
+    TRANSMITTED = "TRANSMITTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    EXECUTED = "EXECUTED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED}),
+    Status.TRANSMITTED: frozenset({Status.ACKNOWLEDGED, Status.FAILED}),
+    Status.ACKNOWLEDGED: frozenset({Status.EXECUTED, Status.FAILED}),
+    Status.EXECUTED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
+ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
+
+
+class IllegalTransition(ValueError):
+    """A caller asked for a change the lifecycle never allows (a programming error)."""
+
+    def __init__(self, source: Status, target: Status) -> None:
+        super().__init__(f"{source} -> {target} is not an allowed transition")
+        self.source = source
+        self.target = target
+
+
+def can_transition(source: Status | str, target: Status | str) -> bool:
+    return Status(target) in ALLOWED[Status(source)]
+
+
+def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=None) -> None:
+    """Append the history row that opens a command's timeline (no status -> READY)."""
+    from .models import TelecommandHistory
+
+    session.execute(
+        insert(TelecommandHistory).values(
+            telecommand_id=command_id, from_status=None, to_status=Status.READY.value,
+            at=at or utcnow(), actor=actor,
+        )
+    )
+
+
+def transition(
+    session: Session,
+    command_id: uuid.UUID,
+    source: Status,
+    target: Status,
+    *,
+    actor: str,
+    reason: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> bool:
+    """Move a command from ``source`` to ``target`` if it is still in ``source``.
+
+    Returns True when this call made the change (and appended the history row), False when
+    the command was no longer in ``source`` (someone else won, or it does not exist). Extra
+    column ``values`` (a lease cleared, a next due time) are written by the same UPDATE.
+    """
+    from .models import Telecommand, TelecommandHistory
+
+    source, target = Status(source), Status(target)
+    if not can_transition(source, target):
+        raise IllegalTransition(source, target)
+    now = utcnow()
+    changes = {"status": target.value, "updated_at": now, **(values or {})}
+    if reason is not None:
+        changes["status_reason"] = reason
+    if target in FINAL:
+        changes.update(due_at=None, lease_owner=None, lease_expires_at=None)
+    result = session.execute(
+        update(Telecommand)
+        .where(Telecommand.id == command_id, Telecommand.status == source.value)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.execute(
+        insert(TelecommandHistory).values(
+            telecommand_id=command_id, from_status=source.value, to_status=target.value,
+            at=now, actor=actor, reason=reason,
+        )
+    )
+    return True
+
+
+def current_status(session: Session, command_id: uuid.UUID) -> Status | None:
+    from .models import Telecommand
+
+    value = session.scalar(select(Telecommand.status).where(Telecommand.id == command_id))
+    return Status(value) if value is not None else None

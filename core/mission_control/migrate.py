@@ -1,0 +1,47 @@
+"""Apply the Alembic migrations: ``mc-migrate`` (upgrade to head) before any service starts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from .logs import configure_logging
+from .settings import get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Apply Mission Control's database migrations.")
+    parser.add_argument("revision", nargs="?", default="head")
+    parser.add_argument("--database-url", default=None, help="defaults to DATABASE_URL")
+    options = parser.parse_args(argv)
+    configure_logging("migrate")
+    url = options.database_url or get_settings().database_url
+    logging.getLogger(__name__).info("migrating %s to %s", _redact(url), options.revision)
+    upgrade(url, options.revision)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""SQLAlchemy models: the one definition of the shared schema (changed only by migrations)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .lifecycle import Status
+from .timeutil import UTCDateTime, utcnow
+
+# BIGINT ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+SPACECRAFT_TARGET_ID = "spacecraft"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Target(Base):
+    """Anything a telecommand can be addressed to.
+
+    ``kind`` selects the command catalog and the uplink (spacecraft, robot, module); robots and
+    their modules become targets by adding rows, with ``parent_id`` linking a module to its robot.
+    """
+
+    __tablename__ = "targets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("targets.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Telecommand(Base):
+    __tablename__ = "telecommands"
+    __table_args__ = (Index("ix_telecommands_status_due", "status", "due_at"),
+                      Index("ix_telecommands_created", "created_at"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    target_id: Mapped[str] = mapped_column(ForeignKey("targets.id"), index=True)
+    module_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    command_name: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=Status.READY.value)
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    operator: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Worker bookkeeping: when the next step is due (NULL on a new command until the worker
+    # draws its transmit time), who holds the row and until when, how many sends were tried.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    target: Mapped[Target] = relationship()
+    history: Mapped[list[TelecommandHistory]] = relationship(
+        order_by="TelecommandHistory.id", viewonly=True)
+
+
+class TelecommandHistory(Base):
+    __tablename__ = "telecommand_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    telecommand_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("telecommands.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class UplinkedCommand(Base):
+    """A command as the spacecraft received it; the primary key makes receipt idempotent."""
+
+    __tablename__ = "spacecraft_commands"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    command_name: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    module_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    executions: Mapped[int] = mapped_column(Integer, default=0)
+    receipts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    execute_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class SpacecraftState(Base):
+    """The simulated spacecraft's state: a single row (id 1) that executed commands change."""
+
+    __tablename__ = "spacecraft_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    heater_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    roll_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    pitch_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    yaw_deg: Mapped[float] = mapped_column(Float, default=0.0)
+    solar_array_deployed: Mapped[bool] = mapped_column(Boolean, default=False)
+    images_captured: Mapped[int] = mapped_column(Integer, default=0)
+    boot_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,64 @@
+"""``mc-serve SERVICE``: run a service's Flask app under gunicorn, bound where its URL says.
+
+The address comes from the same setting other services use to find it (GROUND_URL for
+ground, ...), so the two can never disagree. WEB_CONCURRENCY sets the worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from urllib.parse import urlsplit
+
+from gunicorn.app.base import BaseApplication
+
+from .settings import get_settings
+
+SERVICES = {
+    "ground": ("ground.app:create_app", "ground_url"),
+    "spacecraft": ("spacecraft.app:create_app", "spacecraft_url"),
+}
+
+
+def bind_address(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, factory: str, options: dict) -> None:
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        module_name, _, attribute = self.factory.partition(":")
+        module = __import__(module_name, fromlist=[attribute])
+        return getattr(module, attribute)()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a Mission Control web service under gunicorn.")
+    parser.add_argument("service", choices=sorted(SERVICES))
+    options = parser.parse_args(argv)
+    factory, url_setting = SERVICES[options.service]
+    settings = get_settings()
+    _Gunicorn(factory, {
+        "bind": bind_address(getattr(settings, url_setting)),
+        "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "worker_class": "gthread",
+        "threads": int(os.environ.get("WEB_THREADS", "4")),
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "proc_name": f"mission-control-{options.service}",
+        "graceful_timeout": 10,
+    }).run()
+
+
+if __name__ == "__main__":
+    main()

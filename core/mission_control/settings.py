@@ -1,0 +1,46 @@
+"""Settings from environment variables: the one place that names them and their defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'var' / 'mission-control.db'}"
+
+
+class Settings(BaseSettings):
+    """Every service reads the same names (DESIGN.md, Configuration); durations are seconds."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+
+    database_url: str = Field(default_factory=default_database_url)
+    ground_url: str = "http://127.0.0.1:5000"
+    spacecraft_url: str = "http://127.0.0.1:8080"
+    robot_server_url: str = "http://127.0.0.1:7070"
+    registry_url: str = "http://127.0.0.1:8000"
+
+    max_transmit_delay_s: float = Field(30.0, ge=0)
+    max_stage_delay_s: float = Field(5.0, ge=0)
+    execution_failure_rate: float = Field(0.15, ge=0, le=1)
+    poll_interval_s: float = Field(1.0, gt=0)
+
+    # command-sender tuning (documented in the README)
+    lease_s: float = Field(30.0, gt=0)
+    uplink_timeout_s: float = Field(5.0, gt=0)
+    max_send_attempts: int = Field(5, ge=1)
+    retry_backoff_s: float = Field(0.5, ge=0)
+    worker_batch_size: int = Field(200, ge=1)
+    worker_threads: int = Field(16, ge=1)
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

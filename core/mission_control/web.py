@@ -1,0 +1,152 @@
+"""HTTP plumbing shared by every Flask service: JSON errors, JSON bodies, health, API docs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, TypeVar
+
+import swagger_ui_bundle
+from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .db import Database
+
+log = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ApiError(Exception):
+    """An error the client caused, answered as ``{"error", "message", ...}`` with ``status``."""
+
+    def __init__(self, status: int, error: str, message: str, /, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, error: str, message: str, /, **extra: Any) -> Response:
+    response = jsonify({"error": error, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+_HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+                     422: "validation_error"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as JSON: ours, werkzeug's (404, 405, 413) and unexpected ones (500)."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error.status, error.error, error.message, **error.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if error.code == 413:
+            message = f"request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes"
+        else:
+            message = error.description or error.name
+        return error_response(error.code or 500,
+                              _HTTP_ERROR_CODES.get(error.code, error.name.lower().replace(" ", "_")),
+                              message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "the server failed; see its log")
+
+
+def json_body() -> Any:
+    """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON overflows the decoder before any check
+        raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
+    if data is None:
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON")
+    return data
+
+
+def parse_body(model: type[ModelT]) -> ModelT:
+    """Validate the JSON body against a pydantic model; 422 lists what is wrong per field."""
+    data = json_body()
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+                  for e in error.errors(include_url=False)]
+        raise ApiError(422, "validation_error",
+                       "; ".join(f"{f['field']}: {f['message']}" for f in fields),
+                       fields=fields) from None
+
+
+def health_blueprint(database_of: Callable[[], Database], service: str) -> Blueprint:
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/health")
+    def health():
+        """Liveness and database reachability."""
+        if database_of().ping():
+            return {"status": "ok", "service": service, "database": "ok"}
+        return error_response(503, "unavailable", "the database is not reachable",
+                              service=service, database="unreachable")
+
+    return bp
+
+
+_SWAGGER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/init.js"></script></body></html>"""
+
+_SWAGGER_INIT = ('window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", '
+                 'deepLinking: true});')
+
+
+def docs_blueprint(document: Callable[[], dict[str, Any]], title: str) -> Blueprint:
+    """``/openapi.json`` and a Swagger UI at ``/docs`` served from the installed bundle (no CDN)."""
+    bp = Blueprint("docs", __name__)
+
+    @bp.get("/openapi.json")
+    def openapi_document():
+        """The OpenAPI 3.1 document of this service."""
+        return jsonify(document())
+
+    @bp.get("/docs")
+    def docs_page():
+        """Swagger UI."""
+        return Response(_SWAGGER_PAGE.format(title=title), mimetype="text/html")
+
+    @bp.get("/docs/static/init.js")
+    def docs_init():
+        return Response(_SWAGGER_INIT, mimetype="text/javascript")
+
+    @bp.get("/docs/static/<path:filename>")
+    def docs_static(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    return bp
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema with nested definitions pointing into components/schemas."""
+    return model.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "additionalProperties": True,
+}

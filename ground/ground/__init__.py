@@ -1,0 +1,1 @@
+"""ground: the operators' web page and the telecommand API."""

@@ -1,0 +1,119 @@
+"""The telecommand REST API: parse, call the domain, map its outcome to a status code."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from pydantic import ValidationError
+
+from mission_control.catalog import CATALOG, CatalogError
+from mission_control.models import Target
+from mission_control.web import ApiError, error_response, parse_body
+from sqlalchemy import select
+
+from . import telecommands
+from .schemas import ListQuery, NewTelecommand
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def database():
+    return current_app.extensions["database"]
+
+
+def operator_name() -> str:
+    name = (request.headers.get("X-Operator") or "operator").strip()
+    if not name or len(name) > 100:
+        raise ApiError(422, "validation_error", "X-Operator must be 1 to 100 characters")
+    return name
+
+
+@bp.errorhandler(CatalogError)
+def _catalog_error(error: CatalogError):
+    return error_response(422, "invalid_command", error.message, **error.details)
+
+
+@bp.errorhandler(telecommands.UnknownTarget)
+def _unknown_target(error):
+    return error_response(422, "unknown_target", str(error))
+
+
+@bp.errorhandler(telecommands.CommandNotFound)
+def _not_found(error):
+    return error_response(404, "not_found", f"no telecommand with id {error}")
+
+
+@bp.errorhandler(telecommands.NotCancellable)
+def _not_cancellable(error: telecommands.NotCancellable):
+    return error_response(409, "not_cancellable", str(error), status=error.status.value)
+
+
+@bp.errorhandler(telecommands.IdempotencyConflict)
+def _idempotency_conflict(error):
+    return error_response(409, "idempotency_key_reused", str(error))
+
+
+@bp.post("/telecommands")
+def create_telecommand():
+    """Accept a new telecommand (READY); an Idempotency-Key makes retries safe."""
+    body = parse_body(NewTelecommand)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ApiError(422, "validation_error", "Idempotency-Key must be 1 to 200 characters")
+    with database().transaction() as session:
+        command, created = telecommands.issue(session, body, operator=operator_name(),
+                                              idempotency_key=key)
+        data = telecommands.to_json(command)
+    headers = {"Location": f"/api/telecommands/{data['id']}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return data, 201, headers
+
+
+@bp.get("/telecommands")
+def list_telecommands():
+    """Telecommands newest first; ?status= filter, ?limit= and ?offset= pagination."""
+    try:
+        query = ListQuery.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in error.errors(include_url=False)]
+        raise ApiError(422, "validation_error",
+                       "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+    with database().transaction() as session:
+        items, total = telecommands.page(session, status=query.status, target=query.target,
+                                         limit=query.limit, offset=query.offset)
+        return {"items": [telecommands.to_json(c) for c in items], "total": total,
+                "limit": query.limit, "offset": query.offset}
+
+
+@bp.get("/telecommands/<command_id>")
+def get_telecommand(command_id: str):
+    """One telecommand with its status history."""
+    with database().transaction() as session:
+        command = telecommands.get(session, telecommands.parse_id(command_id))
+        return telecommands.to_json(command, with_history=True)
+
+
+@bp.put("/telecommands/<command_id>/cancel")
+def cancel_telecommand(command_id: str):
+    """Cancel a telecommand that is still READY."""
+    with database().transaction() as session:
+        command = telecommands.cancel(session, telecommands.parse_id(command_id),
+                                      operator=operator_name())
+        return telecommands.to_json(command, with_history=True)
+
+
+@bp.get("/catalog")
+def catalog():
+    """Every command each target kind accepts, with argument schemas and hazard flags."""
+    return {kind: [spec.describe() for spec in commands.values()]
+            for kind, commands in CATALOG.items()}
+
+
+@bp.get("/targets")
+def targets():
+    """The targets telecommands can be addressed to."""
+    with database().transaction() as session:
+        rows = session.scalars(select(Target).order_by(Target.kind, Target.name)).all()
+        return {"items": [{"id": t.id, "kind": t.kind, "name": t.name, "parent_id": t.parent_id}
+                          for t in rows]}

@@ -1,0 +1,63 @@
+"""Request bodies and query strings of the telecommand API, validated before any domain call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mission_control.lifecycle import Status
+
+
+class NewTelecommand(BaseModel):
+    """Body of POST /api/telecommands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command_name: str = Field(min_length=1, max_length=64, examples=["PING"])
+    target: str | None = Field(None, min_length=1, max_length=64,
+                               description="target id; the spacecraft when omitted")
+    module_id: str | None = Field(None, min_length=1, max_length=64)
+    args: dict[str, Any] = Field(default_factory=dict)
+    confirm: bool = Field(False, description="must be true for hazardous commands")
+
+
+class ListQuery(BaseModel):
+    """Query string of GET /api/telecommands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    target: str | None = Field(None, max_length=64)
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class HistoryEntry(BaseModel):
+    from_status: Status | None
+    to_status: Status
+    at: str = Field(description="UTC, ISO 8601")
+    actor: str
+    reason: str | None
+
+
+class TelecommandOut(BaseModel):
+    id: str
+    command_name: str
+    target: str
+    module_id: str | None
+    args: dict[str, Any]
+    status: Status
+    status_reason: str | None
+    operator: str
+    created_at: str
+    updated_at: str
+    transmit_at: str | None = Field(description="scheduled transmission time while READY")
+    history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
+
+
+class TelecommandPage(BaseModel):
+    items: list[TelecommandOut]
+    total: int
+    limit: int
+    offset: int

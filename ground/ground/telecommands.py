@@ -1,0 +1,159 @@
+"""Telecommand use cases for operators: issue, list, read, cancel. Nothing here knows HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from mission_control import lifecycle
+from mission_control.catalog import validate_command
+from mission_control.lifecycle import Status
+from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
+from mission_control.timeutil import utcnow
+
+from .schemas import NewTelecommand
+
+
+class UnknownTarget(LookupError):
+    pass
+
+
+class CommandNotFound(LookupError):
+    pass
+
+
+class NotCancellable(Exception):
+    def __init__(self, status: Status) -> None:
+        super().__init__(f"command is {status}; only READY commands can be cancelled")
+        self.status = status
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was first used for a different command."""
+
+
+def parse_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise CommandNotFound(raw) from None
+
+
+def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, str]:
+    """The addressed target and the catalog kind that applies (the module's, if one is named)."""
+    target_id = request.target or SPACECRAFT_TARGET_ID
+    target = session.get(Target, target_id)
+    if target is None:
+        raise UnknownTarget(f"unknown target {target_id!r}")
+    if request.module_id is None:
+        return target, target.kind
+    module = session.get(Target, request.module_id)
+    if module is None or module.kind != "module" or module.parent_id != target.id:
+        raise UnknownTarget(f"{target_id!r} has no module {request.module_id!r}")
+    return target, "module"
+
+
+def issue(session: Session, request: NewTelecommand, *, operator: str,
+          idempotency_key: str | None = None) -> tuple[Telecommand, bool]:
+    """Validate and log a new READY command; returns it and whether it was created now.
+
+    With an idempotency key, a retry returns the command the key first created. A race
+    between two first uses is settled by the key's unique index: the loser reads the winner's.
+    """
+    if idempotency_key is not None:
+        existing = _by_idempotency_key(session, idempotency_key)
+        if existing is not None:
+            return _same_request_or_conflict(existing, request), False
+    target, kind = _resolve_target(session, request)
+    args = validate_command(kind, request.command_name, request.args, confirm=request.confirm)
+    now = utcnow()
+    command = Telecommand(
+        id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
+        command_name=request.command_name, args=args, status=Status.READY.value,
+        operator=operator, idempotency_key=idempotency_key, created_at=now, updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(command)
+            session.flush()
+    except IntegrityError:
+        existing = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request_or_conflict(existing, request), False
+    lifecycle.record_creation(session, command.id, actor=operator, at=now)
+    return command, True
+
+
+def _by_idempotency_key(session: Session, key: str) -> Telecommand | None:
+    return session.scalar(select(Telecommand).where(Telecommand.idempotency_key == key))
+
+
+def _same_request_or_conflict(existing: Telecommand, request: NewTelecommand) -> Telecommand:
+    same = (existing.command_name == request.command_name
+            and existing.target_id == (request.target or SPACECRAFT_TARGET_ID)
+            and existing.module_id == request.module_id)
+    if not same:
+        raise IdempotencyConflict(
+            f"this Idempotency-Key was used for {existing.command_name} to {existing.target_id}")
+    return existing
+
+
+def get(session: Session, command_id: uuid.UUID) -> Telecommand:
+    command = session.scalar(select(Telecommand).where(Telecommand.id == command_id)
+                             .options(selectinload(Telecommand.history)))
+    if command is None:
+        raise CommandNotFound(str(command_id))
+    return command
+
+
+def page(session: Session, *, status: Status | None, target: str | None, limit: int,
+         offset: int) -> tuple[list[Telecommand], int]:
+    """Commands newest first, optionally of one status or target, and how many match."""
+    query = select(Telecommand)
+    if status is not None:
+        query = query.where(Telecommand.status == status.value)
+    if target is not None:
+        query = query.where(Telecommand.target_id == target)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(query.order_by(Telecommand.created_at.desc(), Telecommand.id.desc())
+                            .limit(limit).offset(offset)).all()
+    return list(items), total or 0
+
+
+def cancel(session: Session, command_id: uuid.UUID, *, operator: str) -> Telecommand:
+    """Cancel a READY command; the conditional update decides any race with the worker."""
+    if lifecycle.transition(session, command_id, Status.READY, Status.CANCELLED, actor=operator,
+                            reason=f"cancelled by {operator}"):
+        session.expire_all()
+        return get(session, command_id)
+    status = lifecycle.current_status(session, command_id)
+    if status is None:
+        raise CommandNotFound(str(command_id))
+    raise NotCancellable(status)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(command.id), "command_name": command.command_name,
+        "target": command.target_id, "module_id": command.module_id, "args": command.args,
+        "status": command.status, "status_reason": command.status_reason,
+        "operator": command.operator, "created_at": _iso(command.created_at),
+        "updated_at": _iso(command.updated_at),
+        "transmit_at": _iso(command.due_at) if command.status == Status.READY else None,
+    }
+    if with_history:
+        data["history"] = [
+            {"from_status": h.from_status, "to_status": h.to_status, "at": _iso(h.at),
+             "actor": h.actor, "reason": h.reason}
+            for h in command.history
+        ]
+    return data

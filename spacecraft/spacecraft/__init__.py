@@ -1,0 +1,1 @@
+"""The simulated spacecraft: receives uplinked commands and executes each at most once."""

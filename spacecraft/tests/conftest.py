@@ -1,0 +1,46 @@
+"""Fixtures of the spacecraft tests: apps on the shared ``database`` fixture (both backends)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mission_control.db import Database
+from mission_control.settings import Settings
+from spacecraft.app import create_app
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(database: Database) -> AppFactory:
+    """Build a spacecraft app on the test database; commands are due at once and never fail
+    unless the test overrides a setting."""
+
+    def build(**overrides: Any) -> Flask:
+        values: dict[str, Any] = {"database_url": database.url, "max_stage_delay_s": 0,
+                                  "execution_failure_rate": 0, **overrides}
+        return create_app(Settings(**values), database)
+
+    return build
+
+
+@pytest.fixture
+def client(make_app: AppFactory) -> FlaskClient:
+    return make_app().test_client()
+
+
+def uplink(command_name: str = "PING", args: dict[str, Any] | None = None,
+           command_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The body of POST /commands as the command-sender sends it."""
+    return {"id": command_id or str(uuid.uuid4()), "command_name": command_name,
+            "args": args or {}, "module_id": None, **extra}
+
+
+@pytest.fixture
+def command() -> Callable[..., dict[str, Any]]:
+    return uplink

@@ -110,4 +110,4 @@ def next_due(session: Session) -> datetime | None:
 
 
 def target_kinds(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Target.id, Target.kind)).tuples().all())
+    return {target_id: kind for target_id, kind in session.execute(select(Target.id, Target.kind))}

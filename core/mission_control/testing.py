@@ -23,3 +23,31 @@ def gen_command(database: Database, *, status: Status = Status.READY, command_na
         session.flush()
         lifecycle.record_creation(session, command_id, actor="tester", at=now)
     return command_id
+
+
+def history_problems(database: Database) -> list[str]:
+    """Every way a command's history breaks the lifecycle; empty when all histories follow it."""
+    from sqlalchemy import select
+
+    from mission_control.models import TelecommandHistory
+
+    problems: list[str] = []
+    with database.transaction() as session:
+        commands = {c.id: c.status for c in session.scalars(select(Telecommand))}
+        rows = session.scalars(select(TelecommandHistory).order_by(TelecommandHistory.id)).all()
+    by_command: dict = {}
+    for row in rows:
+        by_command.setdefault(row.telecommand_id, []).append(row)
+    for command_id, status in commands.items():
+        history = by_command.get(command_id, [])
+        if not history or history[0].from_status is not None or history[0].to_status != Status.READY:
+            problems.append(f"{command_id}: history does not open with READY")
+            continue
+        for before, after in zip(history, history[1:]):
+            if after.from_status != before.to_status or \
+                    not lifecycle.can_transition(after.from_status, after.to_status):
+                problems.append(f"{command_id}: {before.to_status} then "
+                                f"{after.from_status} -> {after.to_status}")
+        if history[-1].to_status != status:
+            problems.append(f"{command_id}: status {status} but history ends {history[-1].to_status}")
+    return problems

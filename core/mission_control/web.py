@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, TypeVar
+import re
+from typing import Annotated, Any, Callable, TypeVar
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
-from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import HTTPException
+from pydantic import AfterValidator, BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from .db import Database
 
@@ -55,10 +57,41 @@ def register_error_handlers(app: Flask) -> None:
                               _HTTP_ERROR_CODES.get(error.code, error.name.lower().replace(" ", "_")),
                               message)
 
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+        return error_response(503, "database_unavailable",
+                              "the database is unavailable; try again shortly")
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "the server failed; see its log")
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# A string field that refuses control characters (PostgreSQL cannot store NUL in text).
+PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+
+
+def plain_header(name: str, default: str | None = None, max_length: int = 200) -> str | None:
+    """A header's value, or ApiError 422 when it is empty, too long or holds control characters."""
+    value = request.headers.get(name)
+    if value is None:
+        return default
+    value = value.strip()
+    if not value or len(value) > max_length or _CONTROL_CHARACTERS.search(value):
+        raise ApiError(422, "validation_error",
+                       f"{name} must be 1 to {max_length} printable characters")
+    return value
 
 
 def json_body() -> Any:
@@ -66,12 +99,11 @@ def json_body() -> Any:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     try:
-        data = request.get_json(silent=True)
+        return request.get_json()
+    except BadRequest:
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
     except RecursionError:  # absurdly nested JSON overflows the decoder before any check
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
-    if data is None:
-        raise ApiError(400, "malformed_json", "the request body is not valid JSON")
-    return data
 
 
 def parse_body(model: type[ModelT]) -> ModelT:

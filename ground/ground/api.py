@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.models import Target
-from mission_control.web import ApiError, error_response, parse_body
+from mission_control.web import ApiError, error_response, parse_body, plain_header
 from sqlalchemy import select
 
 from . import telecommands
@@ -21,10 +21,7 @@ def database():
 
 
 def operator_name() -> str:
-    name = (request.headers.get("X-Operator") or "operator").strip()
-    if not name or len(name) > 100:
-        raise ApiError(422, "validation_error", "X-Operator must be 1 to 100 characters")
-    return name
+    return plain_header("X-Operator", default="operator", max_length=100)
 
 
 @bp.errorhandler(CatalogError)
@@ -56,9 +53,7 @@ def _idempotency_conflict(error):
 def create_telecommand():
     """Accept a new telecommand (READY); an Idempotency-Key makes retries safe."""
     body = parse_body(NewTelecommand)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise ApiError(422, "validation_error", "Idempotency-Key must be 1 to 200 characters")
+    key = plain_header("Idempotency-Key", max_length=200)
     with database().transaction() as session:
         command, created = telecommands.issue(session, body, operator=operator_name(),
                                               idempotency_key=key)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from mission_control.lifecycle import Status
+from mission_control.web import PlainText
 
 
 class NewTelecommand(BaseModel):
@@ -14,12 +15,12 @@ class NewTelecommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    command_name: str = Field(min_length=1, max_length=64, examples=["PING"])
-    target: str | None = Field(None, min_length=1, max_length=64,
-                               description="target id; the spacecraft when omitted")
-    module_id: str | None = Field(None, min_length=1, max_length=64)
+    command_name: PlainText = Field(min_length=1, max_length=64, examples=["PING"])
+    target: PlainText | None = Field(None, min_length=1, max_length=64,
+                                     description="target id; the spacecraft when omitted")
+    module_id: PlainText | None = Field(None, min_length=1, max_length=64)
     args: dict[str, Any] = Field(default_factory=dict)
-    confirm: bool = Field(False, description="must be true for hazardous commands")
+    confirm: StrictBool = Field(False, description="must be true for hazardous commands")
 
 
 class ListQuery(BaseModel):
@@ -28,7 +29,7 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    target: str | None = Field(None, max_length=64)
+    target: PlainText | None = Field(None, max_length=64)
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0)
 

@@ -96,10 +96,12 @@ def _by_idempotency_key(session: Session, key: str) -> Telecommand | None:
 def _same_request_or_conflict(existing: Telecommand, request: NewTelecommand) -> Telecommand:
     same = (existing.command_name == request.command_name
             and existing.target_id == (request.target or SPACECRAFT_TARGET_ID)
-            and existing.module_id == request.module_id)
+            and existing.module_id == request.module_id
+            and existing.args == request.args)
     if not same:
         raise IdempotencyConflict(
-            f"this Idempotency-Key was used for {existing.command_name} to {existing.target_id}")
+            f"this Idempotency-Key was used for {existing.command_name} to {existing.target_id} "
+            f"with args {existing.args}")
     return existing
 
 

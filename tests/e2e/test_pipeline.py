@@ -1,0 +1,91 @@
+"""The real processes (gunicorn ground and spacecraft, the worker) on loopback ports."""
+
+import requests
+from sqlalchemy import select
+
+from mission_control.lifecycle import FINAL, Status
+from mission_control.models import UplinkedCommand
+from mission_control.testing import history_problems
+
+from .harness import wait_for
+
+COMMANDS = [
+    {"command_name": "PING"},
+    {"command_name": "SET_HEATER", "args": {"on": True}},
+    {"command_name": "ADJUST_ATTITUDE", "args": {"roll": 10, "pitch": -5, "yaw": 90}},
+    {"command_name": "CAPTURE_IMAGE", "args": {"exposure_ms": 20}},
+    {"command_name": "REBOOT", "confirm": True},
+]
+
+
+def post(system, body, **headers):
+    response = requests.post(f"{system.ground_url}/api/telecommands", json=body, headers=headers,
+                             timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def fetch(system, command_id):
+    return requests.get(f"{system.ground_url}/api/telecommands/{command_id}", timeout=10).json()
+
+
+def all_final(system, ids):
+    commands = [fetch(system, i) for i in ids]
+    return commands if all(Status(c["status"]) in FINAL for c in commands) else None
+
+
+def test_commands_travel_from_ready_to_a_final_state(database, system_factory):
+    system = system_factory(execution_failure_rate=0.3)
+    ids = [post(system, body, **{"X-Operator": "alice"})["id"] for body in COMMANDS * 4]
+    commands = wait_for(lambda: all_final(system, ids), timeout=60, message="all commands final")
+    for command in commands:
+        path = [h["to_status"] for h in command["history"]]
+        assert path in (["READY", "TRANSMITTED", "ACKNOWLEDGED", "EXECUTED"],
+                        ["READY", "TRANSMITTED", "ACKNOWLEDGED", "FAILED"]), path
+        assert command["history"][0]["actor"] == "alice"
+        if command["status"] == "FAILED":
+            assert command["status_reason"]
+        report = requests.get(f"{system.spacecraft_url}/commands/{command['id']}", timeout=10).json()
+        assert report["state"] == command["status"] and report["executions"] == 1
+    assert history_problems(database) == []
+    state = requests.get(f"{system.spacecraft_url}/state", timeout=10).json()
+    assert state["commands"]["executed"] + state["commands"]["failed"] == len(ids)
+
+
+def test_an_operator_can_cancel_during_the_transmit_window(database, system_factory):
+    system = system_factory(max_transmit_delay_s=30)
+    command = post(system, {"command_name": "PING"})
+    wait_for(lambda: fetch(system, command["id"])["transmit_at"], message="a transmit time")
+    response = requests.put(f"{system.ground_url}/api/telecommands/{command['id']}/cancel",
+                            headers={"X-Operator": "bob"}, timeout=10)
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    again = requests.put(f"{system.ground_url}/api/telecommands/{command['id']}/cancel", timeout=10)
+    assert again.status_code == 409 and again.json()["status"] == "CANCELLED"
+    assert requests.get(f"{system.spacecraft_url}/commands/{command['id']}", timeout=10).status_code == 404
+    assert [h["to_status"] for h in fetch(system, command["id"])["history"]] == ["READY", "CANCELLED"]
+
+
+def test_idempotent_retries_through_gunicorn_create_one_command(database, system_factory):
+    system = system_factory(services=("ground",))
+    first = post(system, {"command_name": "PING"}, **{"Idempotency-Key": "retry-1"})
+    second = post(system, {"command_name": "PING"}, **{"Idempotency-Key": "retry-1"})
+    assert first["id"] == second["id"]
+    listing = requests.get(f"{system.ground_url}/api/telecommands", timeout=10).json()
+    assert listing["total"] == 1
+
+
+def test_the_worker_stops_cleanly_on_sigterm(database, system_factory):
+    system = system_factory(max_transmit_delay_s=30)
+    command = post(system, {"command_name": "PING"})
+    wait_for(lambda: fetch(system, command["id"])["transmit_at"], message="a transmit time")
+    assert system.stop("command-sender", timeout=15) == 0
+    assert "stopped; released" in system.log("command-sender")
+    assert fetch(system, command["id"])["status"] == "READY"
+
+
+def test_health_reports_each_service(database, system_factory):
+    system = system_factory()
+    for url in (system.ground_url, system.spacecraft_url):
+        assert requests.get(f"{url}/health", timeout=5).json()["database"] == "ok"
+    with database.transaction() as session:
+        assert session.scalars(select(UplinkedCommand)).all() == []

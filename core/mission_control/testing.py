@@ -51,3 +51,18 @@ def history_problems(database: Database) -> list[str]:
         if history[-1].to_status != status:
             problems.append(f"{command_id}: status {status} but history ends {history[-1].to_status}")
     return problems
+
+
+def run_together(work, count: int = 8) -> list:
+    """Run ``work(index)`` in ``count`` threads released at the same moment; re-raise failures."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(count)
+
+    def start(index: int):
+        barrier.wait(timeout=30)
+        return work(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return [future.result() for future in [pool.submit(start, i) for i in range(count)]]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from mission_control.lifecycle import Status
 from mission_control.models import Target, Telecommand, TelecommandHistory
 from mission_control.settings import Settings
 from mission_control.testing import gen_command
+from mission_control.testing import run_together
 
 SPACECRAFT_COMMANDS = sorted(CATALOG["spacecraft"])
 HAZARDOUS = {"DEPLOY_SOLAR_ARRAY", "REBOOT"}
@@ -51,18 +50,6 @@ def assert_json_error(response, status: int, error: str | None = None) -> dict[s
     if error is not None:
         assert body["error"] == error
     return body
-
-
-def run_together(work, count: int = THREADS) -> list:
-    """Run ``work(index)`` in ``count`` threads released at the same moment; re-raise failures."""
-    barrier = threading.Barrier(count)
-
-    def start(index: int):
-        barrier.wait(timeout=30)
-        return work(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return [future.result() for future in [pool.submit(start, i) for i in range(count)]]
 
 
 @pytest.fixture

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from spacecraft.onboard import Onboard
+from mission_control.testing import run_together
 
 THREADS = 8
-
-
-def run_together(work, count: int = THREADS) -> list:
-    """Run ``work(index)`` in ``count`` threads released at the same moment; re-raise failures."""
-    barrier = threading.Barrier(count)
-
-    def start(index: int):
-        barrier.wait(timeout=30)
-        return work(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return [future.result() for future in [pool.submit(start, i) for i in range(count)]]
 
 
 def test_concurrent_resends_and_polls_execute_each_command_once(make_app, command):

@@ -9,7 +9,7 @@ from mission_control.logs import configure_logging
 from mission_control.settings import Settings, get_settings
 from mission_control.web import docs_blueprint, health_blueprint, register_error_handlers
 
-from . import api
+from . import api, pages
 from .openapi import document
 
 
@@ -25,4 +25,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(health_blueprint(lambda: app.extensions["database"], "ground"))
     app.register_blueprint(docs_blueprint(document, "Mission Control ground"))
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     return app

@@ -1,0 +1,42 @@
+// Small page helpers beside htmx: the UTC clock, countdowns to transmission, and a link
+// indicator so an operator knows when the live view has stopped updating.
+(function () {
+  "use strict";
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function tick() {
+    var now = new Date();
+    var clock = document.getElementById("utc-clock");
+    if (clock) {
+      clock.textContent = pad(now.getUTCHours()) + ":" + pad(now.getUTCMinutes()) + ":" +
+        pad(now.getUTCSeconds()) + " UTC";
+    }
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var seconds = Math.round((Date.parse(el.dataset.countdown) - now.getTime()) / 1000);
+      el.textContent = seconds > 0 ? "in " + seconds + " s" : "due";
+    });
+  }
+
+  function setLink(state, text) {
+    var el = document.getElementById("link-status");
+    if (el && el.dataset.state !== state) {
+      el.dataset.state = state;
+      el.textContent = text;
+    }
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) { setLink("live", "Live"); }
+  });
+  document.addEventListener("htmx:sendError", function () {
+    setLink("lost", "Connection lost");
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    setLink("error", "Server error " + event.detail.xhr.status);
+  });
+  document.addEventListener("htmx:afterSwap", tick);
+
+  tick();
+  setInterval(tick, 1000);
+})();

@@ -11,6 +11,9 @@ import os
 from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
+
+_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
 
 from .settings import get_settings
 
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
         "loglevel": settings.log_level.lower(),
         "proc_name": f"mission-control-{options.service}",
         "graceful_timeout": 10,
+        # gunicorn 27 opens a control socket at one fixed path per user: two services on
+        # one machine would take it from each other, and we do not use it.
+        **({"control_socket_disable": True} if "control_socket_disable" in _SETTINGS else {}),
     }).run()
 
 

@@ -60,17 +60,22 @@ def schedule_new(session: Session, max_delay_s: float, limit: int,
 
 
 def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> list[Claimed]:
-    """Lease up to ``limit`` active commands whose next step is due and whose lease is free."""
+    """Lease up to ``limit`` active commands whose next step is due.
+
+    The lease moves the row's due time to the lease's expiry: a held row is simply not due,
+    so claims never wade through rows other workers hold, and a dead worker's rows become
+    due again on their own when the lease runs out.
+    """
     now = utcnow()
+    until = now + timedelta(seconds=lease_s)
     table = Telecommand.__table__
     due = (select(table.c.id)
-           .where(table.c.status.in_(ACTIVE_VALUES), table.c.due_at <= now,
-                  (table.c.lease_expires_at.is_(None)) | (table.c.lease_expires_at < now))
+           .where(table.c.due_at <= now, table.c.status.in_(ACTIVE_VALUES))
            .order_by(table.c.due_at).limit(limit)
            .with_for_update(skip_locked=True))
     rows = session.execute(
         update(table).where(table.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=worker_id, lease_expires_at=now + timedelta(seconds=lease_s))
+        .values(lease_owner=worker_id, lease_expires_at=until, due_at=until)
         .returning(table.c.id, table.c.status, table.c.target_id, table.c.module_id,
                    table.c.command_name, table.c.args, table.c.attempts)
     ).all()
@@ -94,19 +99,14 @@ def release_all(session: Session, worker_id: str) -> int:
     """Drop every lease this worker holds (on a clean stop), so others need not wait them out."""
     result = session.execute(
         update(Telecommand).where(Telecommand.lease_owner == worker_id)
-        .values(lease_owner=None, lease_expires_at=None)
+        .values(lease_owner=None, lease_expires_at=None, due_at=utcnow())
         .execution_options(synchronize_session=False))
     return result.rowcount
 
 
 def next_due(session: Session) -> datetime | None:
-    """The earliest time any active command needs attention (its step or its lease expiry)."""
-    table = Telecommand.__table__
-    active = table.c.status.in_(ACTIVE_VALUES)
-    due = session.scalar(select(func.min(table.c.due_at)).where(active, table.c.lease_owner.is_(None)))
-    lease = session.scalar(select(func.min(table.c.lease_expires_at)).where(active))
-    times = [t for t in (due, lease) if t is not None]
-    return min(times) if times else None
+    """The earliest time any command needs attention (its next step or its lease expiry)."""
+    return session.scalar(select(func.min(Telecommand.due_at)))
 
 
 def target_kinds(session: Session) -> dict[str, str]:

@@ -58,6 +58,8 @@ class Worker:
         self._in_flight: set[Future] = set()
         self._lock = threading.Lock()
         self._kinds: dict[str, str] = {}
+        self._capacity = settings.worker_threads * 4  # claimed steps queued or running
+        self._closed = False
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -72,7 +74,7 @@ class Worker:
                 if not busy:
                     self.wakeup.wait(self._idle_timeout())
         finally:
-            self._shutdown()
+            self.close()
 
     def run_once(self) -> bool:
         """One pass: draw transmit times, claim what is due, hand it to the step threads.
@@ -106,12 +108,14 @@ class Worker:
     def _room(self) -> int:
         with self._lock:
             busy = len(self._in_flight)
-        return max(0, min(self.settings.worker_batch_size, self.settings.worker_threads * 4 - busy))
+        return max(0, min(self.settings.worker_batch_size, self._capacity - busy))
 
     def _done(self, future: Future) -> None:
         with self._lock:
             self._in_flight.discard(future)
-        self.wakeup.poke()
+            low = len(self._in_flight) <= self._capacity // 2
+        if low:  # refill in batches, not one claim per finished step
+            self.wakeup.poke()
 
     def _idle_timeout(self) -> float:
         try:
@@ -123,7 +127,11 @@ class Worker:
             return self.settings.poll_interval_s
         return max(0.0, min(self.settings.poll_interval_s, (due - utcnow()).total_seconds()))
 
-    def _shutdown(self) -> None:
+    def close(self) -> None:
+        """Finish the steps under way, drop queued ones, and release every lease held."""
+        if self._closed:
+            return
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.wakeup.stop()
         try:
@@ -152,7 +160,7 @@ class Worker:
     def _transmit(self, command: Claimed) -> None:
         with self.database.transaction() as session:
             won = self._move(session, command, Status.READY, Status.TRANSMITTED,
-                             values={"attempts": 0, "due_at": utcnow()})
+                             values={"attempts": 0})
         if not won:
             log.info("command %s was no longer READY; not transmitted", command.id)
             return

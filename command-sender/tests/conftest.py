@@ -46,6 +46,7 @@ def make_worker(database, spacecraft_url):
     yield build
     for worker in workers:
         worker.stop()
+        worker.close()
 
 
 class Running:

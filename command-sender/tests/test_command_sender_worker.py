@@ -116,8 +116,9 @@ def test_command_the_target_refuses_fails_with_the_targets_message(database, mak
 def test_expired_lease_of_a_dead_worker_is_taken_over(database, make_worker, running, settle):
     command_id = gen_command(database, status=Status.TRANSMITTED)
     with database.transaction() as session:
+        expired = utcnow() - timedelta(seconds=1)  # a held row is due when its lease expires
         session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
-            due_at=utcnow(), lease_owner="dead-worker", lease_expires_at=utcnow() - timedelta(seconds=1)))
+            due_at=expired, lease_owner="dead-worker", lease_expires_at=expired))
     with running(make_worker()):
         settle(database)
     assert command(database, command_id).status == Status.EXECUTED
@@ -127,11 +128,12 @@ def test_expired_lease_of_a_dead_worker_is_taken_over(database, make_worker, run
 def test_a_live_lease_is_left_alone(database, make_worker):
     command_id = gen_command(database, status=Status.TRANSMITTED)
     with database.transaction() as session:
+        held_until = utcnow() + timedelta(minutes=5)
         session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
-            due_at=utcnow(), lease_owner="other-worker", lease_expires_at=utcnow() + timedelta(minutes=5)))
+            due_at=held_until, lease_owner="other-worker", lease_expires_at=held_until))
     worker = make_worker()
     worker.run_once()
-    worker._pool.shutdown(wait=True)
+    worker.close()
     assert command(database, command_id).status == Status.TRANSMITTED
     assert command(database, command_id).lease_owner == "other-worker"
     assert uplinked(database, command_id) is None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .lifecycle import Status
@@ -43,7 +44,10 @@ class Target(Base):
 class Telecommand(Base):
     __tablename__ = "telecommands"
     __table_args__ = (Index("ix_telecommands_status_due", "status", "due_at"),
-                      Index("ix_telecommands_created", "created_at"))
+                      Index("ix_telecommands_created", "created_at"),
+                      Index("ix_telecommands_due", "due_at",
+                            postgresql_where=text("due_at IS NOT NULL"),
+                            sqlite_where=text("due_at IS NOT NULL")))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     target_id: Mapped[str] = mapped_column(ForeignKey("targets.id"), index=True)
@@ -57,7 +61,8 @@ class Telecommand(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Worker bookkeeping: when the next step is due (NULL on a new command until the worker
-    # draws its transmit time), who holds the row and until when, how many sends were tried.
+    # draws its transmit time, and on final commands; while a worker holds the row, its lease
+    # expiry), who holds the row and until when, how many sends were tried.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -75,6 +75,6 @@ def test_concurrent_cancel_and_transmit_have_exactly_one_winner(database):
     with database.transaction() as session:
         for command_id in ids:
             rows = session.scalars(select(TelecommandHistory).where(
-                TelecommandHistory.telecommand_id == command_id)).all()
+                TelecommandHistory.telecommand_id == command_id).order_by(TelecommandHistory.id)).all()
             assert len(rows) == 2
             assert rows[1].to_status == outcomes[command_id][0]

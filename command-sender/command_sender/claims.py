@@ -83,16 +83,24 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> l
                     r.args or {}, r.attempts) for r in rows]
 
 
-def reschedule(session: Session, claimed: Claimed, worker_id: str, *, due_at: datetime,
-               attempts: int) -> bool:
-    """Release a command we hold, to be taken up again at ``due_at`` (same status)."""
-    result = session.execute(
-        update(Telecommand)
-        .where(Telecommand.id == claimed.id, Telecommand.status == claimed.status.value,
-               Telecommand.lease_owner == worker_id)
-        .values(due_at=due_at, attempts=attempts, lease_owner=None, lease_expires_at=None)
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def reschedule(session: Session, worker_id: str,
+               changes: list[tuple[Claimed, datetime, int]]) -> None:
+    """Release commands we still hold, each to be taken up again at its due time.
+
+    ``changes`` holds (command, due_at, attempts); a command whose status or owner changed
+    meanwhile (taken over after our lease expired) is left as it is.
+    """
+    if not changes:
+        return
+    table = Telecommand.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("v_id"), table.c.status == bindparam("v_status"),
+               table.c.lease_owner == worker_id)
+        .values(due_at=bindparam("v_due"), attempts=bindparam("v_attempts"),
+                lease_owner=None, lease_expires_at=None),
+        [{"v_id": c.id, "v_status": c.status.value, "v_due": due, "v_attempts": attempts}
+         for c, due, attempts in changes])
 
 
 def release_all(session: Session, worker_id: str) -> int:

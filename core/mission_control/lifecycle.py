@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .timeutil import utcnow
@@ -80,34 +81,65 @@ def transition(
 
     Returns True when this call made the change (and appended the history row), False when
     the command was no longer in ``source`` (someone else won, or it does not exist). Extra
-    column ``values`` (a lease cleared, a next due time) are written by the same UPDATE.
+    column ``values`` (a lease cleared, a next due time) are written in the same transaction.
+    """
+    won = transition_many(session, source, target, {command_id: reason}, actor=actor,
+                          values={command_id: values} if values else None)
+    return command_id in won
+
+
+def transition_many(
+    session: Session,
+    source: Status,
+    target: Status,
+    reasons: dict[uuid.UUID, str | None],
+    *,
+    actor: str,
+    values: dict[uuid.UUID, dict[str, Any]] | None = None,
+) -> set[uuid.UUID]:
+    """Move many commands from ``source`` to ``target``; return the ids that were still there.
+
+    One conditional UPDATE ... RETURNING decides every race at once; the history rows (with
+    each command's reason) and any per-command ``values`` are written for the winners only.
     """
     from .models import Telecommand, TelecommandHistory
 
     source, target = Status(source), Status(target)
     if not can_transition(source, target):
         raise IllegalTransition(source, target)
+    if not reasons:
+        return set()
     now = utcnow()
-    changes = {"status": target.value, "updated_at": now, **(values or {})}
-    if reason is not None:
-        changes["status_reason"] = reason
+    changes: dict[str, Any] = {"status": target.value, "updated_at": now}
     if target in FINAL:
         changes.update(due_at=None, lease_owner=None, lease_expires_at=None)
-    result = session.execute(
-        update(Telecommand)
-        .where(Telecommand.id == command_id, Telecommand.status == source.value)
+    table = Telecommand.__table__
+    won = set(session.scalars(
+        update(table)
+        .where(table.c.id.in_(list(reasons)), table.c.status == source.value)
         .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return False
-    session.execute(
-        insert(TelecommandHistory).values(
-            telecommand_id=command_id, from_status=source.value, to_status=target.value,
-            at=now, actor=actor, reason=reason,
-        )
-    )
-    return True
+        .returning(table.c.id)
+    ))
+    if not won:
+        return won
+    # Per-command columns: one executemany per set of columns (bind names must differ from
+    # column names in an UPDATE, hence the v_ prefix).
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for cid in won:
+        extra = dict((values or {}).get(cid) or {})
+        if reasons[cid] is not None:
+            extra["status_reason"] = reasons[cid]
+        if extra:
+            by_columns[tuple(sorted(extra))].append(
+                {"v_id": cid, **{f"v_{k}": v for k, v in extra.items()}})
+    for columns, rows in by_columns.items():
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("v_id"))
+            .values({c: bindparam(f"v_{c}") for c in columns}), rows)
+    session.execute(insert(TelecommandHistory), [
+        {"telecommand_id": cid, "from_status": source.value, "to_status": target.value,
+         "at": now, "actor": actor, "reason": reasons[cid]} for cid in won])
+    return won
 
 
 def current_status(session: Session, command_id: uuid.UUID) -> Status | None:

@@ -107,32 +107,34 @@ class Onboard:
         command is never run twice nor stranded in EXECUTING. The state row is locked after the
         command row, always in that order, so concurrent executions cannot deadlock.
         """
-        now = utcnow()
         with self.database.transaction() as session:
-            claimed = session.execute(
-                update(UplinkedCommand)
-                .where(UplinkedCommand.id == command_id, UplinkedCommand.state == RECEIVED,
-                       UplinkedCommand.execute_at <= now)
-                .values(state=EXECUTING)
-                .execution_options(synchronize_session=False))
-            if claimed.rowcount != 1:
-                return None
-            command = session.get_one(UplinkedCommand, command_id)
-            state = session.scalars(
-                select(SpacecraftState).where(SpacecraftState.id == STATE_ROW_ID).with_for_update()
-            ).one()
-            if self.rng.random() < self.execution_failure_rate:
-                detail: str | None = SIMULATED_FAILURE
-            else:
-                detail = apply_effect(state, command.command_name, command.args or {})
-            outcome = FAILED if detail else EXECUTED
-            finished_at = utcnow()
-            state.updated_at = finished_at
-            session.execute(
-                update(UplinkedCommand).where(UplinkedCommand.id == command_id)
-                .values(state=outcome, detail=detail, executions=UplinkedCommand.executions + 1,
-                        finished_at=finished_at)
-                .execution_options(synchronize_session=False))
+            return self._execute_if_due(session, command_id)
+
+    def _execute_if_due(self, session, command_id: str) -> str | None:
+        claimed = session.execute(
+            update(UplinkedCommand)
+            .where(UplinkedCommand.id == command_id, UplinkedCommand.state == RECEIVED,
+                   UplinkedCommand.execute_at <= utcnow())
+            .values(state=EXECUTING)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            return None
+        command = session.get_one(UplinkedCommand, command_id)
+        state = session.scalars(
+            select(SpacecraftState).where(SpacecraftState.id == STATE_ROW_ID).with_for_update()
+        ).one()
+        if self.rng.random() < self.execution_failure_rate:
+            detail: str | None = SIMULATED_FAILURE
+        else:
+            detail = apply_effect(state, command.command_name, command.args or {})
+        outcome = FAILED if detail else EXECUTED
+        finished_at = utcnow()
+        state.updated_at = finished_at
+        session.execute(
+            update(UplinkedCommand).where(UplinkedCommand.id == command_id)
+            .values(state=outcome, detail=detail, executions=UplinkedCommand.executions + 1,
+                    finished_at=finished_at)
+            .execution_options(synchronize_session=False))
         if outcome == EXECUTED:
             log.info("command %s executed: %s", command_id, command.command_name)
         else:
@@ -150,9 +152,9 @@ class Onboard:
 
     def report(self, command_id: str) -> CommandReport | None:
         """The command's state after running it if it is due; None for an unknown id."""
-        self.execute_if_due(command_id)
         with self.database.transaction() as session:
-            command = session.get(UplinkedCommand, command_id)
+            self._execute_if_due(session, command_id)
+            command = session.get(UplinkedCommand, command_id, populate_existing=True)
             if command is None:
                 return None
             return CommandReport(

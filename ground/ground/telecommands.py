@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -71,22 +71,26 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
     target, kind = _resolve_target(session, request)
     args = validate_command(kind, request.command_name, request.args, confirm=request.confirm)
     now = utcnow()
-    command = Telecommand(
-        id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
-        command_name=request.command_name, args=args, status=Status.READY.value,
-        operator=operator, idempotency_key=idempotency_key, created_at=now, updated_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(command)
-            session.flush()
-    except IntegrityError:
-        existing = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _same_request_or_conflict(existing, request), False
-    lifecycle.record_creation(session, command.id, actor=operator, at=now)
-    return command, True
+    row = dict(id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
+               command_name=request.command_name, args=args, status=Status.READY.value,
+               operator=operator, idempotency_key=idempotency_key, created_at=now,
+               updated_at=now, attempts=0)
+    insert_row = insert(Telecommand).values(**row)
+    if idempotency_key is None:
+        session.execute(insert_row)
+    else:
+        # Only a key can collide: a savepoint keeps the transaction usable for reading
+        # the winner's command after losing that race.
+        try:
+            with session.begin_nested():
+                session.execute(insert_row)
+        except IntegrityError:
+            existing = _by_idempotency_key(session, idempotency_key)
+            if existing is None:
+                raise
+            return _same_request_or_conflict(existing, request), False
+    lifecycle.record_creation(session, row["id"], actor=operator, at=now)
+    return Telecommand(**row), True
 
 
 def _by_idempotency_key(session: Session, key: str) -> Telecommand | None:

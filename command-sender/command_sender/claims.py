@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from mission_control.lifecycle import ACTIVE, Status
@@ -42,8 +42,12 @@ def schedule_new(session: Session, max_delay_s: float, limit: int,
     The command stays READY (and cancellable) until then; no thread sleeps for it.
     """
     rng = rng or random.Random()
+    # The status is rendered inline so both databases match it to the partial index
+    # ix_telecommands_unscheduled (a bound parameter would hide the match from SQLite).
     pick = (select(Telecommand.id)
-            .where(Telecommand.status == Status.READY.value, Telecommand.due_at.is_(None))
+            .where(Telecommand.status == literal(Status.READY.value, literal_execute=True),
+                   Telecommand.due_at.is_(None))
+            .order_by(Telecommand.created_at)
             .limit(limit).with_for_update(skip_locked=True))
     ids = session.scalars(pick).all()
     if not ids:

@@ -43,8 +43,11 @@ class Target(Base):
 
 class Telecommand(Base):
     __tablename__ = "telecommands"
-    __table_args__ = (Index("ix_telecommands_status_due", "status", "due_at"),
+    __table_args__ = (Index("ix_telecommands_status_created", "status", "created_at"),
                       Index("ix_telecommands_created", "created_at"),
+                      Index("ix_telecommands_unscheduled", "created_at",
+                            postgresql_where=text("status = 'READY' AND due_at IS NULL"),
+                            sqlite_where=text("status = 'READY' AND due_at IS NULL")),
                       Index("ix_telecommands_due", "due_at",
                             postgresql_where=text("due_at IS NOT NULL"),
                             sqlite_where=text("due_at IS NOT NULL")))

@@ -200,6 +200,10 @@ class Worker:
     def _idle_timeout(self, next_due: datetime | None) -> float:
         if not self._outcomes.empty():
             return 0.0
+        if self._room() == 0:
+            # Every slot is busy: due rows must wait for one, and a finishing step pokes us.
+            # Waiting for next_due (already past) would spin on the database meanwhile.
+            return self.settings.poll_interval_s
         if next_due is None:
             return self.settings.poll_interval_s
         return max(0.0, min(self.settings.poll_interval_s, (next_due - utcnow()).total_seconds()))

@@ -114,11 +114,23 @@ def parse_body(model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-                  for e in error.errors(include_url=False)]
-        raise ApiError(422, "validation_error",
-                       "; ".join(f"{f['field']}: {f['message']}" for f in fields),
-                       fields=fields) from None
+        raise validation_error(error, "body") from None
+
+
+def parse_query(model: type[ModelT]) -> ModelT:
+    """Validate the query string against a pydantic model; 422 lists what is wrong per field."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        raise validation_error(error, "query") from None
+
+
+def validation_error(error: ValidationError, where: str) -> ApiError:
+    """A 422 naming each field that failed validation and why."""
+    fields = [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
+              for e in error.errors(include_url=False)]
+    return ApiError(422, "validation_error",
+                    "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
 
 
 def health_blueprint(database_of: Callable[[], Database], service: str) -> Blueprint:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
-from pydantic import ValidationError
+from flask import Blueprint, current_app
+from sqlalchemy import select
 
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.models import Target
-from mission_control.web import ApiError, error_response, parse_body, plain_header
-from sqlalchemy import select
+from mission_control.web import error_response, parse_body, parse_query, plain_header
 
 from . import telecommands
 from .schemas import ListQuery, NewTelecommand
@@ -67,13 +66,7 @@ def create_telecommand():
 @bp.get("/telecommands")
 def list_telecommands():
     """Telecommands newest first; ?status= filter, ?limit= and ?offset= pagination."""
-    try:
-        query = ListQuery.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in error.errors(include_url=False)]
-        raise ApiError(422, "validation_error",
-                       "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+    query = parse_query(ListQuery)
     with database().transaction() as session:
         items, total = telecommands.page(session, status=query.status, target=query.target,
                                          limit=query.limit, offset=query.offset)

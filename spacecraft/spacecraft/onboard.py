@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
@@ -28,23 +29,32 @@ STATE_ROW_ID = 1
 SIMULATED_FAILURE = "simulated execution failure"
 
 
-def apply_effect(state: SpacecraftState, command_name: str, args: dict[str, Any]) -> str | None:
-    """Change ``state`` as the command says; return why it cannot be done, or None on success."""
+@dataclass(frozen=True)
+class Effect:
+    """How a command changes the state row: column values, and a precondition with the
+    reason given when it does not hold. One conditional UPDATE applies it."""
+
+    values: dict[str, Any]
+    precondition: ColumnElement[bool] | None = None
+    refusal: str | None = None
+
+
+def effect_of(command_name: str, args: dict[str, Any]) -> Effect | None:
+    """The state change a command makes; None when the spacecraft has no handler for it."""
+    state = SpacecraftState.__table__.c
+    if command_name == "PING":
+        return Effect({})
     if command_name == "SET_HEATER":
-        state.heater_on = bool(args["on"])
-    elif command_name == "ADJUST_ATTITUDE":
-        state.roll_deg, state.pitch_deg, state.yaw_deg = args["roll"], args["pitch"], args["yaw"]
-    elif command_name == "CAPTURE_IMAGE":
-        state.images_captured += 1
-    elif command_name == "DEPLOY_SOLAR_ARRAY":
-        if state.solar_array_deployed:
-            return "solar array already deployed"
-        state.solar_array_deployed = True
-    elif command_name == "REBOOT":
-        state.boot_count += 1
-        state.heater_on = False
-    elif command_name != "PING":
-        return f"no on-board handler for {command_name}"
+        return Effect({"heater_on": bool(args["on"])})
+    if command_name == "ADJUST_ATTITUDE":
+        return Effect({"roll_deg": args["roll"], "pitch_deg": args["pitch"], "yaw_deg": args["yaw"]})
+    if command_name == "CAPTURE_IMAGE":
+        return Effect({"images_captured": state.images_captured + 1})
+    if command_name == "DEPLOY_SOLAR_ARRAY":
+        return Effect({"solar_array_deployed": True}, state.solar_array_deployed.is_(False),
+                      "solar array already deployed")
+    if command_name == "REBOOT":
+        return Effect({"boot_count": state.boot_count + 1, "heater_on": False})
     return None
 
 
@@ -108,38 +118,49 @@ class Onboard:
         command row, always in that order, so concurrent executions cannot deadlock.
         """
         with self.database.transaction() as session:
-            return self._execute_if_due(session, command_id)
+            finished = self._execute_if_due(session, command_id)
+            return finished.state if finished is not None else None
 
-    def _execute_if_due(self, session, command_id: str) -> str | None:
+    def _execute_if_due(self, session, command_id: str) -> Row | None:
+        """Run the command in ``session`` if due; return its finished row, or None if not run."""
+        commands = UplinkedCommand.__table__
         claimed = session.execute(
-            update(UplinkedCommand)
-            .where(UplinkedCommand.id == command_id, UplinkedCommand.state == RECEIVED,
-                   UplinkedCommand.execute_at <= utcnow())
+            update(commands)
+            .where(commands.c.id == command_id, commands.c.state == RECEIVED,
+                   commands.c.execute_at <= utcnow())
             .values(state=EXECUTING)
-            .execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
+            .returning(commands.c.command_name, commands.c.args)).first()
+        if claimed is None:
             return None
-        command = session.get_one(UplinkedCommand, command_id)
-        state = session.scalars(
-            select(SpacecraftState).where(SpacecraftState.id == STATE_ROW_ID).with_for_update()
-        ).one()
-        if self.rng.random() < self.execution_failure_rate:
-            detail: str | None = SIMULATED_FAILURE
-        else:
-            detail = apply_effect(state, command.command_name, command.args or {})
+        detail = self._run(session, claimed.command_name, claimed.args or {})
         outcome = FAILED if detail else EXECUTED
-        finished_at = utcnow()
-        state.updated_at = finished_at
-        session.execute(
-            update(UplinkedCommand).where(UplinkedCommand.id == command_id)
-            .values(state=outcome, detail=detail, executions=UplinkedCommand.executions + 1,
-                    finished_at=finished_at)
-            .execution_options(synchronize_session=False))
+        finished = session.execute(
+            update(commands).where(commands.c.id == command_id)
+            .values(state=outcome, detail=detail, executions=commands.c.executions + 1,
+                    finished_at=utcnow())
+            .returning(*commands.c)).one()
         if outcome == EXECUTED:
-            log.info("command %s executed: %s", command_id, command.command_name)
+            log.info("command %s executed: %s", command_id, claimed.command_name)
         else:
-            log.warning("command %s failed: %s: %s", command_id, command.command_name, detail)
-        return outcome
+            log.warning("command %s failed: %s: %s", command_id, claimed.command_name, detail)
+        return finished
+
+    def _run(self, session, command_name: str, args: dict[str, Any]) -> str | None:
+        """Apply the command's effect to the state row; return why it failed, or None."""
+        if self.rng.random() < self.execution_failure_rate:
+            return SIMULATED_FAILURE
+        effect = effect_of(command_name, args)
+        if effect is None:
+            return f"no on-board handler for {command_name}"
+        if not effect.values:
+            return None
+        state = SpacecraftState.__table__
+        change = (update(state).where(state.c.id == STATE_ROW_ID)
+                  .values(**effect.values, updated_at=utcnow()))
+        if effect.precondition is not None:
+            change = change.where(effect.precondition)
+        # The UPDATE locks the state row (after the command row, always in that order).
+        return effect.refusal if session.execute(change).rowcount == 0 else None
 
     def execute_due(self) -> int:
         """Run every due RECEIVED command, oldest first; return how many this call ran."""
@@ -152,9 +173,10 @@ class Onboard:
 
     def report(self, command_id: str) -> CommandReport | None:
         """The command's state after running it if it is due; None for an unknown id."""
+        commands = UplinkedCommand.__table__
         with self.database.transaction() as session:
-            self._execute_if_due(session, command_id)
-            command = session.get(UplinkedCommand, command_id, populate_existing=True)
+            command = self._execute_if_due(session, command_id) or session.execute(
+                select(commands).where(commands.c.id == command_id)).first()
             if command is None:
                 return None
             return CommandReport(

@@ -59,12 +59,9 @@ def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=N
     """Append the history row that opens a command's timeline (no status -> READY)."""
     from .models import TelecommandHistory
 
-    session.execute(
-        insert(TelecommandHistory).values(
-            telecommand_id=command_id, from_status=None, to_status=Status.READY.value,
-            at=at or utcnow(), actor=actor,
-        )
-    )
+    session.execute(insert(TelecommandHistory.__table__), {
+        "telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
+        "at": at or utcnow(), "actor": actor, "reason": None})
 
 
 def transition(

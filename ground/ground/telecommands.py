@@ -75,15 +75,15 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
                command_name=request.command_name, args=args, status=Status.READY.value,
                operator=operator, idempotency_key=idempotency_key, created_at=now,
                updated_at=now, attempts=0)
-    insert_row = insert(Telecommand).values(**row)
+    # Rows as parameters of one cached statement: no statement is built per request.
     if idempotency_key is None:
-        session.execute(insert_row)
+        session.execute(insert(Telecommand.__table__), row)
     else:
         # Only a key can collide: a savepoint keeps the transaction usable for reading
         # the winner's command after losing that race.
         try:
             with session.begin_nested():
-                session.execute(insert_row)
+                session.execute(insert(Telecommand.__table__), row)
         except IntegrityError:
             existing = _by_idempotency_key(session, idempotency_key)
             if existing is None:

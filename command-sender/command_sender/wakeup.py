@@ -11,12 +11,17 @@ import select
 import threading
 
 import psycopg2
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from mission_control.db import Database
 
 log = logging.getLogger("command_sender.wakeup")
 CHANNEL = "telecommands"
+
+
+def connect_args(url: URL) -> dict:
+    """psycopg2 keyword arguments for a SQLAlchemy URL, query options (sslmode, ...) included."""
+    return {**url.translate_connect_args(username="user", database="dbname"), **dict(url.query)}
 
 
 class Wakeup:
@@ -45,8 +50,7 @@ class Wakeup:
     def _listen(self) -> None:
         while not self._stopping.is_set():
             try:
-                connection = psycopg2.connect(
-                    **self._url.translate_connect_args(username="user", database="dbname"))
+                connection = psycopg2.connect(**connect_args(self._url))
             except psycopg2.Error as error:
                 log.warning("LISTEN connection failed (%s); polling only, retrying in 5s", error)
                 self._stopping.wait(5)

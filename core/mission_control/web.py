@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from .db import Database
+from .logs import configure_logging
+from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -131,6 +133,25 @@ def validation_error(error: ValidationError, where: str) -> ApiError:
               for e in error.errors(include_url=False)]
     return ApiError(422, "validation_error",
                     "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+
+
+def service_app(import_name: str, service: str, settings: Settings | None,
+                database: Database | None, document: Callable[[], dict[str, Any]],
+                title: str) -> Flask:
+    """A Flask app with what every service shares: settings, logging, body limit, database,
+    JSON errors, /health and the API docs. The service registers its own blueprints."""
+    settings = settings or get_settings()
+    if not logging.getLogger().handlers:  # under gunicorn; a test runner has its own handlers
+        configure_logging(service, settings.log_level)
+    app = Flask(import_name)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["settings"] = settings
+    app.extensions["database"] = database = database or Database(settings.database_url)
+    register_error_handlers(app)
+    app.register_blueprint(health_blueprint(lambda: database, service))
+    app.register_blueprint(docs_blueprint(document, title))
+    return app
 
 
 def health_blueprint(database_of: Callable[[], Database], service: str) -> Blueprint:

@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := core ground command-sender spacecraft
+PACKAGES := core ground command-sender spacecraft registry-api
 
-.PHONY: install migrate run test bench clean
+.PHONY: install migrate seed run test bench clean
 
 $(STAMP): $(addsuffix /pyproject.toml,$(PACKAGES)) requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(STAMP)
 
 migrate: install
 	$(BIN)/mc-migrate
+
+seed: migrate
+	$(BIN)/registry-seed
 
 run: migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start

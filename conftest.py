@@ -20,6 +20,9 @@ from mission_control.migrate import upgrade
 from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
 )
+from mission_control.registry_models import (
+    FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
+)
 from mission_control.timeutil import utcnow
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL",
@@ -79,6 +82,8 @@ def reset_database(database: Database) -> None:
         session.execute(update(SpacecraftState).values(
             heater_on=False, roll_deg=0.0, pitch_deg=0.0, yaw_deg=0.0, solar_array_deployed=False,
             images_captured=0, boot_count=0, updated_at=utcnow()))
+        for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
+            session.execute(delete(registry_table))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from .settings import get_settings
 SERVICES = {
     "ground": ("ground.app:create_app", "ground_url"),
     "spacecraft": ("spacecraft.app:create_app", "spacecraft_url"),
+    "registry-api": ("registry_api.app:create_app", "registry_url"),
 }
 
 

@@ -66,3 +66,14 @@ def run_together(work, count: int = 8) -> list:
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return [future.result() for future in [pool.submit(start, i) for i in range(count)]]
+
+
+def assert_error(response, status: int, error: str | None = None) -> dict:
+    """A Flask test response is a JSON error of ``status`` (and code ``error``); its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["error"] and body["message"]
+    if error:
+        assert body["error"] == error
+    return body

@@ -55,9 +55,14 @@ def register_error_handlers(app: Flask) -> None:
             message = f"request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes"
         else:
             message = error.description or error.name
-        return error_response(error.code or 500,
-                              _HTTP_ERROR_CODES.get(error.code, error.name.lower().replace(" ", "_")),
-                              message)
+        response = error_response(error.code or 500,
+                                  _HTTP_ERROR_CODES.get(error.code,
+                                                        error.name.lower().replace(" ", "_")),
+                                  message)
+        for name, value in error.get_headers():  # e.g. Allow on a 405 (RFC 9110)
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):

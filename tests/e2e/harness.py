@@ -26,6 +26,7 @@ COMMANDS = {
     "ground": [str(BIN / "mc-serve"), "ground"],
     "spacecraft": [str(BIN / "mc-serve"), "spacecraft"],
     "command-sender": [str(BIN / "command-sender")],
+    "registry-api": [str(BIN / "mc-serve"), "registry-api"],
 }
 
 
@@ -44,6 +45,10 @@ class System:
     @property
     def spacecraft_url(self) -> str:
         return self.env["SPACECRAFT_URL"]
+
+    @property
+    def registry_url(self) -> str:
+        return self.env["REGISTRY_URL"]
 
     def start(self, name: str, *, instance: str | None = None, **extra_env: str) -> subprocess.Popen:
         key = instance or name
@@ -100,6 +105,7 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         "DATABASE_URL": database_url,
         "GROUND_URL": f"http://127.0.0.1:{free_port()}",
         "SPACECRAFT_URL": f"http://127.0.0.1:{free_port()}",
+        "REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
         "MAX_TRANSMIT_DELAY_S": "0.2",
         "MAX_STAGE_DELAY_S": "0.2",
         "EXECUTION_FAILURE_RATE": "0",
@@ -111,7 +117,8 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
     try:
         for name in services:
             system.start(name)
-        for name, url in (("ground", system.ground_url), ("spacecraft", system.spacecraft_url)):
+        for name, url in (("ground", system.ground_url), ("spacecraft", system.spacecraft_url),
+                          ("registry-api", system.registry_url)):
             if name in services:
                 system.wait_healthy(url)
     except Exception:

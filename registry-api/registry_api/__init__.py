@@ -1,0 +1,1 @@
+"""registry-api: the source of truth for the assets operators command."""

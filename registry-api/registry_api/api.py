@@ -1,0 +1,174 @@
+"""The registry REST API under /api/v1: five routes per resource, generated from resources.py.
+
+Routes parse and validate, call crud, and map its outcomes to status codes in the handlers below.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from sqlalchemy.exc import IntegrityError
+
+from mission_control.db import Database
+from mission_control.passwords import verify_password
+from mission_control.web import ApiError, error_response, parse_body
+
+from . import crud, events
+from .crud import Sort
+from .resources import RESOURCES, Resource
+from .schemas import VerifyPassword
+from .types import Status
+
+bp = Blueprint("registry", __name__, url_prefix="/api/v1")
+
+
+def database() -> Database:
+    return current_app.extensions["database"]
+
+
+@bp.errorhandler(crud.NotFound)
+def _not_found(error: crud.NotFound):
+    return error_response(404, "not_found", str(error))
+
+
+@bp.errorhandler(crud.UnknownParent)
+def _unknown_parent(error: crud.UnknownParent):
+    return error_response(422, "validation_error", f"{error.field}: {error}",
+                          fields=[{"field": error.field, "message": str(error)}])
+
+
+@bp.errorhandler(crud.NameTaken)
+def _name_taken(error: crud.NameTaken):
+    return error_response(409, "name_taken", str(error), field="name")
+
+
+@bp.errorhandler(crud.HasChildren)
+def _has_children(error: crud.HasChildren):
+    return error_response(409, "has_children", str(error), children=error.children,
+                          children_total=error.total)
+
+
+@bp.errorhandler(IntegrityError)
+def _integrity(error: IntegrityError):
+    # The checks in crud run under the write lock, so this is a last line of defence only.
+    return error_response(409, "conflict", "the change conflicts with existing data")
+
+
+def _query(model: type[BaseModel]) -> Any:
+    """The query string validated by ``model``; 422 with a message per parameter."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "query", "message": e["msg"]}
+                  for e in error.errors(include_url=False)]
+        raise ApiError(422, "validation_error",
+                       "; ".join(f"{f['field']}: {f['message']}" for f in fields),
+                       fields=fields) from None
+
+
+def list_query_model(resource: Resource) -> type[BaseModel]:
+    """The query string of GET /<resource>: pagination, sort, parent and status filters."""
+    fields: dict[str, Any] = {
+        "limit": (int, Field(50, ge=1, le=500)),
+        "offset": (int, Field(0, ge=0, le=1_000_000_000)),
+        "sort": (Sort, "created_at"),
+    }
+    if resource.parent_field:
+        fields[resource.parent_field] = (uuid.UUID | None, None)
+    if resource.has_status:
+        fields["status"] = (Status | None, None)
+    name = "".join(p.title() for p in resource.path.split("-")) + "Query"
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class DeleteQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cascade: bool = False
+
+
+class EventQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: int = Field(0, ge=0, le=2**63 - 1)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+def _routes(resource: Resource) -> None:
+    query_model = list_query_model(resource)
+    base = f"/{resource.path}"
+
+    def create_item():
+        body = parse_body(resource.create)
+        prepared = crud.prepare(resource, body.model_dump())
+        with database().transaction() as session:
+            data = crud.to_json(resource, crud.create(session, resource, prepared))
+        return data, 201, {"Location": f"{bp.url_prefix}{base}/{data['id']}"}
+
+    def list_items():
+        query = _query(query_model)
+        filters = {k: v for k, v in query.model_dump(exclude={"limit", "offset", "sort"}).items()
+                   if v is not None}
+        with database().transaction() as session:
+            rows, total = crud.page(session, resource, filters=filters, sort=query.sort,
+                                    limit=query.limit, offset=query.offset)
+            return {"items": [crud.to_json(resource, r) for r in rows], "total": total,
+                    "limit": query.limit, "offset": query.offset}
+
+    def get_item(item_id: str):
+        with database().transaction() as session:
+            return crud.to_json(resource, crud.get(session, resource, crud.parse_id(resource, item_id)))
+
+    def patch_item(item_id: str):
+        parsed_id = crud.parse_id(resource, item_id)
+        body = parse_body(resource.patch)
+        prepared = crud.prepare(resource, body.model_dump(exclude_unset=True))
+        with database().transaction() as session:
+            return crud.to_json(resource, crud.update(session, resource, parsed_id, prepared))
+
+    def delete_item(item_id: str):
+        parsed_id = crud.parse_id(resource, item_id)
+        query = _query(DeleteQuery)
+        with database().transaction() as session:
+            crud.delete(session, resource, parsed_id, cascade=query.cascade)
+        return "", 204
+
+    label = resource.label
+    for view, doc in ((create_item, f"Create a {label}."), (list_items, f"List {label}s."),
+                      (get_item, f"One {label}."), (patch_item, f"Change some fields of a {label}."),
+                      (delete_item, f"Delete a {label} (?cascade=true with its children).")):
+        view.__doc__ = doc
+    endpoint = resource.path.replace("-", "_")
+    bp.add_url_rule(base, f"create_{endpoint}", create_item, methods=["POST"])
+    bp.add_url_rule(base, f"list_{endpoint}", list_items, methods=["GET"])
+    bp.add_url_rule(f"{base}/<item_id>", f"get_{endpoint}", get_item, methods=["GET"])
+    bp.add_url_rule(f"{base}/<item_id>", f"patch_{endpoint}", patch_item, methods=["PATCH"])
+    bp.add_url_rule(f"{base}/<item_id>", f"delete_{endpoint}", delete_item, methods=["DELETE"])
+
+
+for _resource in RESOURCES.values():
+    _routes(_resource)
+
+
+@bp.post("/robots/<item_id>/verify-password")
+def verify_robot_password(item_id: str):
+    """204 when the password matches the robot's, 401 otherwise."""
+    robots = RESOURCES["robots"]
+    parsed_id = crud.parse_id(robots, item_id)
+    body = parse_body(VerifyPassword)
+    with database().transaction() as session:
+        stored = crud.get(session, robots, parsed_id).password_hash
+    if not verify_password(stored, body.password):  # outside the transaction: it is slow
+        return error_response(401, "wrong_password", "the password does not match")
+    return "", 204
+
+
+@bp.get("/events")
+def list_events():
+    """Change events after the cursor ?since=, oldest first."""
+    query = _query(EventQuery)
+    with database().transaction() as session:
+        items = [events.to_json(e) for e in events.page(session, query.since, query.limit)]
+    return {"items": items, "next": items[-1]["id"] if items else query.since}
+

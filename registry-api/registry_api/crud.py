@@ -1,0 +1,196 @@
+"""Registry use cases for any resource: create, read, list, update, delete. Nothing here knows HTTP.
+
+Every write takes the registry's write lock first (events.lock_for_write) and appends its
+events in the same transaction, so the feed and the tables never disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from sqlalchemy import delete as sql_delete, func, select
+from sqlalchemy.orm import Session
+
+from mission_control.timeutil import utcnow
+
+from . import events
+from .resources import RESOURCES, Resource
+
+Sort = Literal["name", "-name", "created_at", "-created_at"]
+CHILDREN_NAMED = 20
+
+
+class NotFound(LookupError):
+    def __init__(self, resource: Resource, raw_id: object) -> None:
+        super().__init__(f"no {resource.label} with id {raw_id}")
+
+
+class UnknownParent(LookupError):
+    def __init__(self, resource: Resource, parent_id: uuid.UUID) -> None:
+        self.field = resource.parent_field
+        parent = RESOURCES[resource.parent].label
+        super().__init__(f"no {parent} with id {parent_id}")
+
+
+class NameTaken(Exception):
+    def __init__(self, resource: Resource, name: str) -> None:
+        where = f"in this {RESOURCES[resource.parent].label}" if resource.parent else "already"
+        super().__init__(f"a {resource.label} named {name!r} exists {where}")
+
+
+class HasChildren(Exception):
+    def __init__(self, resource: Resource, children: list[dict[str, Any]], total: int) -> None:
+        super().__init__(f"this {resource.label} still has {total} "
+                         f"{'child' if total == 1 else 'children'}; delete them first "
+                         f"or pass ?cascade=true")
+        self.children = children
+        self.total = total
+
+
+def parse_id(resource: Resource, raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(resource, raw) from None
+
+
+def prepare(resource: Resource, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """API fields -> the columns each one writes. Hashes secrets: call it outside a transaction."""
+    return {name: resource.columns[name](value) if name in resource.columns else {name: value}
+            for name, value in data.items()}
+
+
+def get(session: Session, resource: Resource, item_id: uuid.UUID) -> Any:
+    row = session.get(resource.model, item_id)
+    if row is None:
+        raise NotFound(resource, item_id)
+    return row
+
+
+def page(session: Session, resource: Resource, *, filters: dict[str, Any], sort: Sort,
+         limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of rows matching ``filters`` (column -> value), and how many match in all."""
+    model = resource.model
+    query = select(model)
+    for column, value in filters.items():
+        query = query.where(getattr(model, column) == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    key = getattr(model, sort.lstrip("-"))
+    order = (key.desc(), model.id.desc()) if sort.startswith("-") else (key, model.id)
+    return list(session.scalars(query.order_by(*order).limit(limit).offset(offset))), total
+
+
+def create(session: Session, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Any:
+    events.lock_for_write(session)
+    columns = {c: v for written in prepared.values() for c, v in written.items()}
+    parent_id = columns.get(resource.parent_field) if resource.parent_field else None
+    _check_parent(session, resource, parent_id)
+    _check_name_free(session, resource, parent_id, columns["name"], None)
+    now = utcnow()
+    row = resource.model(id=uuid.uuid4(), created_at=now, updated_at=now, **columns)
+    session.add(row)
+    session.flush()
+    events.append(session, resource.entity, row.id, "created", sorted(prepared), now)
+    return row
+
+
+def update(session: Session, resource: Resource, item_id: uuid.UUID,
+           prepared: dict[str, dict[str, Any]]) -> Any:
+    """Apply the given fields; nothing is written (no event) when no value changes."""
+    events.lock_for_write(session)
+    row = get(session, resource, item_id)
+    changed = sorted(name for name, written in prepared.items()
+                     if any(getattr(row, c) != v for c, v in written.items()))
+    if not changed:
+        return row
+    columns = {c: v for name in changed for c, v in prepared[name].items()}
+    parent_id = getattr(row, resource.parent_field) if resource.parent_field else None
+    if resource.parent_field in columns:
+        parent_id = columns[resource.parent_field]
+        _check_parent(session, resource, parent_id)
+    if "name" in columns or resource.parent_field in columns:
+        _check_name_free(session, resource, parent_id, columns.get("name", row.name), row.id)
+    now = utcnow()
+    for column, value in columns.items():
+        setattr(row, column, value)
+    row.updated_at = now
+    session.flush()
+    events.append(session, resource.entity, row.id, "updated", changed, now)
+    return row
+
+
+def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade: bool) -> int:
+    """Delete a row; with ``cascade``, all its descendants too. Returns how many rows went."""
+    events.lock_for_write(session)
+    get(session, resource, item_id)
+    tree = _with_descendants(session, resource, item_id)
+    if not cascade and len(tree) > 1:
+        raise HasChildren(resource, *_direct_children(session, resource, item_id))
+    now = utcnow()
+    for member, ids in reversed(tree):  # children before their parents
+        for member_id in ids:
+            events.append(session, member.entity, member_id, "deleted", [], now)
+        session.execute(sql_delete(member.model).where(member.model.id.in_(ids)))
+    return sum(len(ids) for _, ids in tree)
+
+
+def _check_parent(session: Session, resource: Resource, parent_id: uuid.UUID | None) -> None:
+    if parent_id is not None and session.get(RESOURCES[resource.parent].model, parent_id) is None:
+        raise UnknownParent(resource, parent_id)
+
+
+def _check_name_free(session: Session, resource: Resource, parent_id: uuid.UUID | None,
+                     name: str, own_id: uuid.UUID | None) -> None:
+    model = resource.model
+    query = select(model.id).where(model.name == name)
+    if resource.parent_field:
+        parent = getattr(model, resource.parent_field)
+        query = query.where(parent.is_(None) if parent_id is None else parent == parent_id)
+    if own_id is not None:
+        query = query.where(model.id != own_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise NameTaken(resource, name)
+
+
+def _with_descendants(session: Session, resource: Resource,
+                      item_id: uuid.UUID) -> list[tuple[Resource, list[uuid.UUID]]]:
+    """The row and every descendant, parents before children, as (resource, ids) groups."""
+    tree = [(resource, [item_id])]
+    for member, ids in tree:  # grows while iterating: breadth first
+        for child_path, foreign_key in member.children:
+            child = RESOURCES[child_path]
+            child_ids = list(session.scalars(select(child.model.id).where(
+                getattr(child.model, foreign_key).in_(ids))))
+            if child_ids:
+                tree.append((child, child_ids))
+    return tree
+
+
+def _direct_children(session: Session, resource: Resource,
+                     item_id: uuid.UUID) -> tuple[list[dict[str, Any]], int]:
+    named: list[dict[str, Any]] = []
+    total = 0
+    for child_path, foreign_key in resource.children:
+        model = RESOURCES[child_path].model
+        where = getattr(model, foreign_key) == item_id
+        total += session.scalar(select(func.count()).select_from(model).where(where)) or 0
+        rows = session.execute(select(model.id, model.name).where(where)
+                               .order_by(model.name).limit(CHILDREN_NAMED))
+        named += [{"type": RESOURCES[child_path].entity, "id": str(i), "name": n} for i, n in rows]
+    return named[:CHILDREN_NAMED], total
+
+
+def to_json(resource: Resource, row: Any) -> dict[str, Any]:
+    """The response body of one row: the out model's fields, never a secret or its hash."""
+    derived = resource.derived(row)
+    data: dict[str, Any] = {}
+    stamps = ["created_at", "updated_at"]
+    for name in [n for n in resource.out.model_fields if n not in stamps] + stamps:
+        value = derived[name] if name in derived else getattr(row, name)
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        data[name] = value
+    return data

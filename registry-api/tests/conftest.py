@@ -1,0 +1,87 @@
+"""Fixtures of the registry tests: an app on the shared ``database`` fixture (both backends) and
+small factories that create a resource with its whole parent chain over the API."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mission_control import passwords
+from mission_control.db import Database
+from mission_control.settings import Settings
+from registry_api.app import create_app
+
+PREFIX = "/api/v1"
+_names = itertools.count(1)
+
+
+class Registry:
+    """``registry.robot(name="r2")`` POSTs a robot (and a workspace, project, level for it)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def create(self, path: str, **fields: Any) -> dict[str, Any]:
+        response = self.client.post(f"{PREFIX}/{path}", json=fields)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    def workspace(self, **fields: Any) -> dict[str, Any]:
+        return self.create("workspaces", **{"name": f"workspace-{next(_names)}", **fields})
+
+    def project(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("workspace_id", self.workspace()["id"])
+        return self.create("projects", **{"name": f"project-{next(_names)}", **fields})
+
+    def level(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("project_id", self.project()["id"])
+        return self.create("levels", **{"name": f"level-{next(_names)}", "elevation": 0.0,
+                                        **fields})
+
+    def robot(self, **fields: Any) -> dict[str, Any]:
+        if "level_id" not in fields:
+            fields["level_id"] = self.level()["id"]
+        return self.create("robots", **{"name": f"robot-{next(_names)}", "owner": "Ada",
+                                        "owner_email": "ada@example.com", **fields})
+
+    def module(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("robot_id", self.robot()["id"])
+        return self.create("modules", **{"name": f"module-{next(_names)}", "type": "arm",
+                                         **fields})
+
+    def fixed_asset(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("level_id", self.level()["id"])
+        return self.create("fixed-assets", **{"name": f"asset-{next(_names)}",
+                                              "asset_type": "charger",
+                                              "position": {"x": 1.0, "y": 2.0, "z": 0.0},
+                                              **fields})
+
+    def of(self, path: str, **fields: Any) -> dict[str, Any]:
+        return getattr(self, path.replace("-", "_").removesuffix("s"))(**fields)
+
+
+@pytest.fixture
+def app(database: Database) -> Flask:
+    return create_app(Settings(database_url=database.url), database=database)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def registry(client: FlaskClient) -> Registry:
+    return Registry(client)
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """Cheap argon2 parameters, for tests that hash many secrets and do not measure hashing."""
+    monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=64,
+                                                            parallelism=1))

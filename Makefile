@@ -22,6 +22,7 @@ seed: migrate
 	$(BIN)/registry-seed
 
 run: migrate
+	@$(BIN)/python -m mission_control.serve --addresses
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 test: install

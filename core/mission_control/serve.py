@@ -11,6 +11,7 @@ import os
 from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import make_url
 from gunicorn.config import KNOWN_SETTINGS
 
 _SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
@@ -27,6 +28,17 @@ SERVICES = {
 def bind_address(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+
+
+def addresses(settings) -> str:
+    """What `make run` prints first: where to point a browser or curl."""
+    lines = ["Mission Control is starting (Ctrl-C stops every service):"]
+    for service, (_, setting) in SERVICES.items():
+        lines.append(f"  {service:<14} {getattr(settings, setting)}")
+    lines.append(f"  {'command-sender':<14} (worker, no port)")
+    lines.append(f"  operator page  {settings.ground_url}/   API docs: {settings.ground_url}/docs")
+    lines.append(f"  database       {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    return "\n".join(lines)
 
 
 class _Gunicorn(BaseApplication):
@@ -47,8 +59,15 @@ class _Gunicorn(BaseApplication):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a Mission Control web service under gunicorn.")
-    parser.add_argument("service", choices=sorted(SERVICES))
+    parser.add_argument("service", nargs="?", choices=sorted(SERVICES))
+    parser.add_argument("--addresses", action="store_true",
+                        help="print where each service will listen, then exit")
     options = parser.parse_args(argv)
+    if options.addresses:
+        print(addresses(get_settings()))
+        return
+    if options.service is None:
+        parser.error("name a service")
     factory, url_setting = SERVICES[options.service]
     settings = get_settings()
     _Gunicorn(factory, {

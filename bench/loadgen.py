@@ -2,7 +2,8 @@
 
 Pure standard library (http.client), so ``make bench`` needs nothing extra. Every run is
 bounded twice: by a total request count and by a duration. Each process reports the latency
-of every request it made; the caller merges them.
+of every request it made; the caller merges them. By default every request is the same POST;
+a ``factory`` (see ``FixedRequest``) can vary the method, path and body per request.
 """
 
 from __future__ import annotations
@@ -42,8 +43,24 @@ class LoadResult:
         self.finished = max(self.finished, other.finished)
 
 
-def _process(url: str, path: str, body: bytes, threads: int, quota: int, ready, max_seconds: float,
-             expect: int) -> LoadResult:
+class FixedRequest:
+    """A request factory that sends the same request every time (run_load's default).
+
+    A factory is called as ``factory(process, thread, n)`` (process and thread index, the
+    thread's n-th request) and returns ``(method, path, body bytes or None)``. It is built in
+    the caller and pickled into every load process, so it must be picklable (a module-level
+    class) and cheap: it runs in the load generator, outside the timed part of a request.
+    """
+
+    def __init__(self, method: str, path: str, body: bytes | None) -> None:
+        self.method, self.path, self.body = method, path, body
+
+    def __call__(self, process: int, thread: int, n: int) -> tuple[str, str, bytes | None]:
+        return self.method, self.path, self.body
+
+
+def _process(url: str, factory, threads: int, quota: int, ready, max_seconds: float,
+             expect: int, index: int = 0) -> LoadResult:
     """One load process: ``threads`` keep-alive clients sharing ``quota`` requests.
 
     Waits on ``ready`` (a barrier shared with the other processes and the caller) so that all
@@ -52,6 +69,7 @@ def _process(url: str, path: str, body: bytes, threads: int, quota: int, ready, 
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    bodyless = {"Accept": "application/json"}
     lock = threading.Lock()
     remaining = [quota]
     results = [LoadResult() for _ in range(threads)]
@@ -63,15 +81,18 @@ def _process(url: str, path: str, body: bytes, threads: int, quota: int, ready, 
             remaining[0] -= 1
             return True
 
-    def client(result: LoadResult) -> None:
+    def client(result: LoadResult, thread: int) -> None:
         connection = http.client.HTTPConnection(host, port, timeout=15)
         latencies = result.latencies_ms
+        n = 0
         while time.time() < deadline and take():
+            method, path, body = factory(index, thread, n)
+            n += 1
             begin = time.perf_counter()
             if not result.started:
                 result.started = time.time()
             try:
-                connection.request("POST", path, body, headers)
+                connection.request(method, path, body, headers if body is not None else bodyless)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
@@ -98,7 +119,8 @@ def _process(url: str, path: str, body: bytes, threads: int, quota: int, ready, 
     ready.wait()
     cpu_before = time.process_time()                # count the load, not the imports
     deadline = time.time() + max_seconds
-    workers = [threading.Thread(target=client, args=(r,), daemon=True) for r in results]
+    workers = [threading.Thread(target=client, args=(r, i), daemon=True)
+               for i, r in enumerate(results)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -118,24 +140,27 @@ def _entry(queue, *args) -> None:
         queue.put(failed)
 
 
-def run_load(url: str, path: str, payload: dict, *, processes: int, threads: int,
-             max_requests: int, max_seconds: float, expect: int = 201,
-             on_start=None) -> LoadResult:
+def run_load(url: str, path: str = "", payload: dict | None = None, *, processes: int,
+             threads: int, max_requests: int, max_seconds: float, expect: int = 201,
+             on_start=None, factory=None) -> LoadResult:
     """POST ``payload`` to ``url + path`` from processes x threads keep-alive clients.
 
     Stops after ``max_requests`` in total or ``max_seconds``, whichever comes first.
     ``on_start`` is called when the processes are released (to start measuring there).
+    ``factory`` (see ``FixedRequest``), when given, makes each request instead of
+    ``path``/``payload``; ``expect`` is the status that counts as a success.
     """
-    body = json.dumps(payload).encode()
+    if factory is None:
+        factory = FixedRequest("POST", path, json.dumps(payload).encode())
     per_process = [max_requests // processes + (1 if i < max_requests % processes else 0)
                    for i in range(processes)]
     context = multiprocessing.get_context("spawn")
     ready = context.Barrier(processes + 1)
     queue = context.Queue()
     children = [context.Process(target=_entry, daemon=True,
-                                args=(queue, url, path, body, threads, quota, ready, max_seconds,
-                                      expect))
-                for quota in per_process]
+                                args=(queue, url, factory, threads, quota, ready, max_seconds,
+                                      expect, index))
+                for index, quota in enumerate(per_process)]
     for child in children:
         child.start()
     total = LoadResult()

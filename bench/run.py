@@ -6,7 +6,8 @@ Three measurements, each against the real services started by the end-to-end har
 1. pickup latency: POST /api/telecommands -> TRANSMITTED, commands posted one at a time;
 2. throughput to a final state of a backlog of READY commands, with 1 and 2 command-senders,
    followed by a correctness check of every command (status, history, executions on board);
-3. POST /api/telecommands requests per second under gunicorn (ground alone).
+3. POST /api/telecommands requests per second under gunicorn (ground alone);
+4. registry-api requests per second under gunicorn (bench/registry.py).
 
 Everything (PostgreSQL, gunicorn, the worker, this load generator) shares this machine's
 cores, which the report states. Results: a table on stdout, JSON in bench-results/.
@@ -43,6 +44,9 @@ from mission_control.migrate import upgrade  # noqa: E402
 from mission_control.models import SPACECRAFT_TARGET_ID, Telecommand, TelecommandHistory  # noqa: E402
 from mission_control.timeutil import utcnow  # noqa: E402
 from tests.e2e.harness import System, start_system  # noqa: E402
+
+if __name__ == "__main__":          # bench/registry.py imports this module as ``run``
+    sys.modules.setdefault("run", sys.modules[__name__])
 
 RESULTS = ROOT / "bench-results"
 FINAL_SQL = "('EXECUTED','FAILED','CANCELLED')"
@@ -595,6 +599,9 @@ def table(report: dict) -> tuple[list[tuple], bool]:
             f"{fmt(lat['p50'], ' ms')} / {fmt(lat['p99'], ' ms')}")
         row(f"  errors ({p['requests']:,} requests)", fmt(p["errors"]), "0", p["errors"] == 0)
         bad |= p["errors"] != 0
+    if report["phases"].get("registry"):
+        import registry
+        bad |= registry.table_rows(report["phases"]["registry"], row)
     return rows, bad
 
 
@@ -650,9 +657,11 @@ def print_report(report: dict, rows: list[tuple]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import registry
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", default="pickup,throughput,post",
-                        help="comma-separated subset of pickup,throughput,post")
+    parser.add_argument("--phases", default="pickup,throughput,post,registry",
+                        help="comma-separated subset of pickup,throughput,post,registry")
     parser.add_argument("--pickup-count", type=int, default=200)
     parser.add_argument("--pickup-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--throughput-count", type=int, default=5000)
@@ -670,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         "BENCH_POSTGRES_ADMIN_URL", os.environ.get(
             "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")),
         help="PostgreSQL database used to create and drop the throwaway one")
+    registry.add_arguments(parser)
     options = parser.parse_args(argv)
     phases = [p.strip() for p in options.phases.split(",") if p.strip()]
 
@@ -709,6 +719,8 @@ def main(argv: list[str] | None = None) -> int:
                         db, phase_logs, [int(c) for c in options.web_concurrency.split(",")],
                         options.web_threads, options.post_seconds, options.post_requests,
                         options.post_clients, options.post_processes)
+                elif name == "registry":
+                    report["phases"]["registry"] = registry.phase_registry(db, phase_logs, options)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")
             except Exception as error:

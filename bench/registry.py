@@ -1,0 +1,350 @@
+"""The ``registry`` phase of ``make bench``: registry-api requests per second under gunicorn.
+
+registry-api alone, on the bench's PostgreSQL database, for each WEB_CONCURRENCY (the post
+phase's ``--web-concurrency``, ``--web-threads``):
+
+1. set-up over HTTP: a workspace, a project, a level, then robots on that level, each with a
+   password; the last ``--registry-timed-robots`` of them are POSTed by
+   ``--registry-robot-clients`` concurrent clients and timed: robot POST is bounded by the
+   argon2id hash of the password, on purpose (the report states the hash parameters);
+2. three runs of ``--post-clients`` keep-alive clients in ``--post-processes`` processes
+   (bench/loadgen.py) for ``--registry-seconds`` each:
+   GET /api/v1/robots/{id} (ids drawn at random among the robots),
+   GET /api/v1/robots?level_id=<the level>&limit=50 (a page of 50 robots and the total),
+   POST /api/v1/modules (unique names, robot_id drawn at random among the robots).
+
+Registry writes on PostgreSQL take one transaction-scoped advisory lock (registry_api.events:
+commit order == event id order), so module POSTs run one at a time in the database; during
+that run a sampler counts the backends waiting for that lock (pg_stat_activity), so the
+report shows whether the lock, rather than the CPU, is the limit.
+
+The machinery (database, CPU accounting, load generator, report) is run.py's and loadgen.py's.
+Run alone with ``python bench/registry.py [run.py options]`` (= ``run.py --phases registry``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import run  # bench/run.py, first: it puts the repository on sys.path for the imports below
+from loadgen import FixedRequest, run_load
+from run import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
+from sqlalchemy import text
+
+from tests.e2e.harness import start_system
+
+API = "/api/v1"
+TARGET_GET_PER_S = 1500
+TARGET_MODULE_POST_PER_S = 800
+TABLES = ("registry_events, registry_modules, registry_fixed_assets, registry_robots, "
+          "registry_levels, registry_projects, registry_workspaces")
+
+
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("registry phase (also uses --web-concurrency, --web-threads, "
+                                      "--post-clients, --post-processes)")
+    group.add_argument("--registry-seconds", type=float, default=12.0,
+                       help="duration of each GET / list / module POST run")
+    group.add_argument("--registry-requests", type=int, default=100000,
+                       help="request cap of each run (the duration normally ends it)")
+    group.add_argument("--registry-robots", type=int, default=50,
+                       help="robots on the level (with a password each)")
+    group.add_argument("--registry-timed-robots", type=int, default=40,
+                       help="how many of those are POSTed concurrently and timed")
+    group.add_argument("--registry-robot-clients", type=int, default=6,
+                       help="concurrent clients POSTing the timed robots")
+
+
+# -- request factories (pickled into the load processes: see loadgen.FixedRequest) ----------
+
+def _json(payload: dict) -> bytes:
+    return json.dumps(payload).encode()
+
+
+class RobotPosts:
+    """POST /robots on one level, a unique name and a password each."""
+
+    def __init__(self, level_id: str, tag: str) -> None:
+        self.level_id, self.tag = level_id, tag
+
+    def __call__(self, process: int, thread: int, n: int):
+        return "POST", f"{API}/robots", _json(robot_body(self.level_id, f"{self.tag}-{process}-{thread}-{n}"))
+
+
+class RobotGets:
+    """GET /robots/{id}, the id drawn at random among ``ids``."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def __call__(self, process: int, thread: int, n: int):
+        return "GET", f"{API}/robots/{random.choice(self.ids)}", None
+
+
+class ModulePosts:
+    """POST /modules: a unique name, robot_id drawn at random among ``robot_ids``."""
+
+    def __init__(self, robot_ids: list[str], tag: str) -> None:
+        self.robot_ids, self.tag = robot_ids, tag
+
+    def __call__(self, process: int, thread: int, n: int):
+        return "POST", f"{API}/modules", _json(module_body(random.choice(self.robot_ids),
+                                                           f"{self.tag}-{process}-{thread}-{n}"))
+
+
+def robot_body(level_id: str, name: str) -> dict:
+    return {"name": f"robot-{name}", "level_id": level_id, "owner": "Bench",
+            "owner_email": "bench@example.com", "status": "IDLE", "network_ssid": "robots",
+            "ip_address": "10.0.1.19", "port": 7000, "password": f"secret-{name}"}
+
+
+def module_body(robot_id: str, name: str) -> dict:
+    return {"robot_id": robot_id, "name": f"module-{name}", "type": "lidar",
+            "ip_address": "10.0.2.7", "port": 7001, "status": "IDLE"}
+
+
+# -- the advisory lock -------------------------------------------------------------------------
+
+class LockSampler:
+    """Samples, every ``interval`` s, this database's backends: active, and waiting for an
+    advisory lock (the registry's write lock is the only advisory lock in the system)."""
+
+    SQL = text("""SELECT count(*) FILTER (WHERE state = 'active') AS active,
+                         count(*) FILTER (WHERE wait_event_type = 'Lock'
+                                          AND wait_event = 'advisory') AS waiting
+                  FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()""")
+
+    def __init__(self, db: BenchDatabase, interval: float = 0.05) -> None:
+        self.db, self.interval = db, interval
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        with self.db.engine.connect() as connection:
+            while not self._stop.is_set():
+                row = connection.execute(self.SQL).one()
+                connection.rollback()
+                self.samples.append((row.active, row.waiting))
+                self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join(5)
+        n = len(self.samples)
+        if not n:
+            return {"samples": 0}
+        return {"samples": n, "interval_s": self.interval,
+                "mean_active_backends": round(sum(a for a, _ in self.samples) / n, 2),
+                "mean_waiting_for_write_lock": round(sum(w for _, w in self.samples) / n, 2),
+                "share_of_samples_with_a_waiter": round(sum(1 for _, w in self.samples if w) / n, 3)}
+
+
+# -- the phase ---------------------------------------------------------------------------------
+
+def hash_parameters() -> dict:
+    """The password hasher's parameters, and what one hash costs here (this process, 3 runs)."""
+    from mission_control.passwords import hash_password, hasher
+    walls, cpus = [], []
+    for i in range(3):
+        w0, c0 = time.perf_counter(), time.process_time()
+        hash_password(f"bench-{i}")
+        walls.append(1000 * (time.perf_counter() - w0))
+        cpus.append(1000 * (time.process_time() - c0))
+    return {"algorithm": f"argon2{hasher.type.name.lower()}", "time_cost": hasher.time_cost,
+            "memory_cost_kib": hasher.memory_cost, "parallelism": hasher.parallelism,
+            "hash_len": hasher.hash_len, "salt_len": hasher.salt_len,
+            "one_hash_wall_ms": round(min(walls), 1), "one_hash_cpu_ms": round(min(cpus), 1)}
+
+
+def _measured(load, cpu: dict, **extra) -> dict:
+    duration = load.finished - load.started if load.finished else 0.0
+    return {**extra, "requests": load.requests, "ok": load.ok, "errors": load.errors,
+            "statuses": load.statuses, "error_samples": load.error_samples,
+            "duration_s": round(duration, 3), "per_s": load.ok / duration if duration else None,
+            "latency_ms": summary(load.latencies_ms), "cpu": cpu,
+            "cpu_ms_per_request": {k: round(1000 * v / max(1, load.ok), 2)
+                                   for k, v in cpu["cpu_s"].items() if v}}
+
+
+def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, max_requests: int,
+          seconds: float, expect: int, sampler: LockSampler | None = None):
+    meter = CpuMeter(system, db.name)
+
+    def begin() -> None:
+        meter.start()
+        if sampler is not None:
+            sampler.start()
+
+    load = run_load(system.registry_url, processes=processes, threads=threads,
+                    max_requests=max_requests, max_seconds=seconds, expect=expect,
+                    on_start=begin, factory=factory)
+    cpu = meter.stop({"load generator": load.cpu_s})
+    return load, cpu
+
+
+def _created(session, path: str, payload: dict) -> dict:
+    response = session.post(f"{path}", json=payload, timeout=30)
+    if response.status_code != 201:
+        raise RuntimeError(f"set-up POST {path}: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+def _report(label: str, result: dict) -> None:
+    lat = result["latency_ms"]
+    say(f"registry[{label}]: {fmt(result['per_s'], digits=0)} req/s, p50 {fmt(lat['p50'], ' ms')}, "
+        f"p99 {fmt(lat['p99'], ' ms')}, errors {result['errors']} {result['error_samples'][:3]}; "
+        f"{format_cpu(result['cpu'])}")
+
+
+def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
+    import requests
+
+    concurrencies = [int(c) for c in options.web_concurrency.split(",")]
+    threads, seconds = options.web_threads, options.registry_seconds
+    processes = options.post_processes
+    per_process = max(1, options.post_clients // processes)
+    robot_clients = max(1, options.registry_robot_clients)
+    robot_processes = min(2, robot_clients)
+    results: dict = {"hash": hash_parameters()}
+    h = results["hash"]
+    say(f"registry: password hash {h['algorithm']} t={h['time_cost']} m={h['memory_cost_kib']} KiB "
+        f"p={h['parallelism']}: {h['one_hash_wall_ms']} ms wall, {h['one_hash_cpu_ms']} ms CPU here")
+    for concurrency in concurrencies:
+        key = f"WEB_CONCURRENCY={concurrency}"
+        db.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
+        say(f"registry[{key}, WEB_THREADS={threads}]: starting registry-api alone")
+        system = start_system(db.url, logs, services=("registry-api",),
+                              web_concurrency=str(concurrency), web_threads=str(threads), **FAST)
+        try:
+            base = f"{system.registry_url}{API}"
+            session = requests.Session()
+            workspace = _created(session, f"{base}/workspaces", {"name": f"bench-{concurrency}"})
+            project = _created(session, f"{base}/projects",
+                               {"workspace_id": workspace["id"], "name": "bench"})
+            level = _created(session, f"{base}/levels",
+                             {"project_id": project["id"], "name": "L1", "elevation": 0.0})
+            level_id = level["id"]
+            timed = min(options.registry_timed_robots, options.registry_robots)
+            untimed = options.registry_robots - timed
+            say(f"registry[{key}]: {untimed} robots one at a time, then {timed} timed with "
+                f"{robot_clients} concurrent clients")
+            for i in range(untimed):               # fresh connections reach every gunicorn worker
+                _created(requests, f"{base}/robots", robot_body(level_id, f"setup-{i}"))
+            load, cpu = _load(system, db, RobotPosts(level_id, "timed"),
+                              processes=robot_processes,
+                              threads=max(1, robot_clients // robot_processes),
+                              max_requests=timed, seconds=300, expect=201)
+            results[f"robot-post, {key}"] = robot = _measured(
+                load, cpu, web_concurrency=concurrency, web_threads=threads,
+                clients=robot_processes * max(1, robot_clients // robot_processes),
+                processes=robot_processes, hashes_per_request=1)
+            _report(f"robot-post, {key}", robot)
+            listing = session.get(f"{base}/robots", params={"level_id": level_id, "limit": 500},
+                                  timeout=30).json()
+            robot_ids = [r["id"] for r in listing["items"]]
+            if len(robot_ids) != options.registry_robots or not all(
+                    r["has_password"] for r in listing["items"]):
+                raise RuntimeError(f"expected {options.registry_robots} robots with a password "
+                                   f"on the level, found {len(robot_ids)}")
+
+            list_path = f"{API}/robots?level_id={level_id}&limit=50"
+            runs = (("get", "GET /robots/{id}", RobotGets(robot_ids), 200),
+                    ("list", "GET /robots?level_id=&limit=50", FixedRequest("GET", list_path, None), 200),
+                    ("module-post", "POST /modules", ModulePosts(robot_ids, f"c{concurrency}"), 201))
+            modules_before = 0
+            for name, what, factory, expect in runs:
+                for i in range(4 * concurrency):   # warm-up on fresh connections
+                    method, path, body = factory(9, 9, i)
+                    response = requests.request(method, f"{system.registry_url}{path}", data=body,
+                                                headers={"Content-Type": "application/json"},
+                                                timeout=30)
+                    if response.status_code != expect:
+                        raise RuntimeError(f"warm-up {what}: {response.status_code} "
+                                           f"{response.text[:300]}")
+                if name == "module-post":
+                    modules_before = db.scalar("SELECT count(*) FROM registry_modules")
+                say(f"registry[{name}, {key}]: {processes * per_process} keep-alive clients in "
+                    f"{processes} processes, {seconds:g}s")
+                sampler = LockSampler(db) if name == "module-post" else None
+                load, cpu = _load(system, db, factory, processes=processes, threads=per_process,
+                                  max_requests=options.registry_requests, seconds=seconds,
+                                  expect=expect, sampler=sampler)
+                result = _measured(load, cpu, what=what, web_concurrency=concurrency,
+                                   web_threads=threads, clients=processes * per_process,
+                                   processes=processes)
+                if sampler is not None:
+                    result["write_lock"] = sampler.stop()
+                    stored = db.scalar("SELECT count(*) FROM registry_modules") - modules_before
+                    result["rows_in_db"] = stored
+                    if stored != load.ok:
+                        result["errors"] += abs(stored - load.ok)
+                        result["error_samples"].append(
+                            f"{stored} modules stored for {load.ok} answered 201")
+                results[f"{name}, {key}"] = result
+                _report(f"{name}, {key}", result)
+                if sampler is not None:
+                    say(f"registry[{name}, {key}]: write lock {result['write_lock']}")
+            events = db.scalar("SELECT count(*) FROM registry_events")
+            rows = db.scalar("SELECT (SELECT count(*) FROM registry_workspaces) + "
+                             "(SELECT count(*) FROM registry_projects) + "
+                             "(SELECT count(*) FROM registry_levels) + "
+                             "(SELECT count(*) FROM registry_robots) + "
+                             "(SELECT count(*) FROM registry_modules)")
+            results[f"events, {key}"] = {"events": events, "rows": rows}
+            if events != rows:
+                raise RuntimeError(f"{events} registry events for {rows} created rows")
+        finally:
+            system.stop_all()
+    return results
+
+
+# -- report rows -------------------------------------------------------------------------------
+
+def table_rows(phase: dict, row) -> bool:
+    """Add the registry rows via ``row(metric, measured, target, met)``; True on an error."""
+    bad = False
+    h = phase.get("hash") or {}
+    for key, r in phase.items():
+        if not isinstance(r, dict) or "per_s" not in r:
+            continue
+        kind, _, wc = key.partition(", ")
+        setting = f"{wc} x {r['web_threads']} threads"
+        rate, lat = r["per_s"], r["latency_ms"]
+        if kind == "robot-post":
+            row(f"registry POST /robots (password), {setting}", fmt(rate, " req/s", 1),
+                f"bounded by {h.get('algorithm', 'argon2')} t={h.get('time_cost')}, "
+                f"m={(h.get('memory_cost_kib') or 0) // 1024} MiB, p={h.get('parallelism')}")
+        else:
+            target = TARGET_MODULE_POST_PER_S if kind == "module-post" else TARGET_GET_PER_S
+            row(f"registry {r['what']}, {setting}", fmt(rate, " req/s", 0),
+                f">= {target:,} req/s", rate is not None and rate >= target)
+        row(f"  latency p50 / p99 ({r['clients']} clients)",
+            f"{fmt(lat['p50'], ' ms')} / {fmt(lat['p99'], ' ms')}")
+        per = r["cpu_ms_per_request"]
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1])
+                          if not k.startswith(("bench", "other")) and v >= 0.01)
+        row("  CPU ms per request", parts)
+        cores = r["cpu"]["cores_busy"]
+        row("  machine busy / other (cores)",
+            f"{r['cpu']['machine_busy_pct']}% / {cores.get('other (not this bench)', 0.0):.2f}")
+        if r.get("write_lock"):
+            w = r["write_lock"]
+            row("  backends waiting for the write lock (mean)",
+                f"{w.get('mean_waiting_for_write_lock')} of {w.get('mean_active_backends')} active")
+        row(f"  errors ({r['requests']:,} requests)", fmt(r["errors"]), "0", r["errors"] == 0)
+        bad |= r["errors"] != 0
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(run.main(["--phases", "registry", *sys.argv[1:]]))

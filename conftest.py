@@ -19,6 +19,7 @@ from mission_control.db import Database
 from mission_control.migrate import upgrade
 from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
+    Worker,
 )
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
@@ -78,6 +79,7 @@ def reset_database(database: Database) -> None:
         session.execute(delete(TelecommandHistory))
         session.execute(delete(Telecommand))
         session.execute(delete(UplinkedCommand))
+        session.execute(delete(Worker))
         session.execute(delete(Target).where(Target.id != SPACECRAFT_TARGET_ID))
         session.execute(update(SpacecraftState).values(
             heater_on=False, roll_deg=0.0, pitch_deg=0.0, yaw_deg=0.0, solar_array_deployed=False,

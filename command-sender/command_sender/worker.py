@@ -25,13 +25,14 @@ import queue
 import random
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mission_control import lifecycle
+from mission_control import heartbeat, lifecycle
 from mission_control.db import Database
 from mission_control.lifecycle import Status
 from mission_control.settings import Settings
@@ -80,6 +81,7 @@ class Worker:
         self._kinds: dict[str, str] = {}
         self._capacity = settings.worker_threads * 4  # claimed steps queued or running
         self._closed = False
+        self._next_beat = 0.0  # monotonic time of the next heartbeat
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -104,8 +106,11 @@ class Worker:
         """
         outcomes = self._drain()
         room = self._room()
+        beat_due = time.monotonic() >= self._next_beat
         try:
             with self.database.transaction() as session:
+                if beat_due:
+                    heartbeat.beat(session, self.worker_id)
                 moved = self._record(session, outcomes)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
@@ -122,6 +127,8 @@ class Worker:
             log.exception("worker %s: database pass failed; retrying", self.worker_id)
             self.stop_requested.wait(min(self.settings.poll_interval_s, 5))
             return False, None
+        if beat_due:
+            self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S
         for source, target, reason, command_id in moved:
             _log_transition(command_id, source, target, reason)
         for command in claimed:
@@ -151,6 +158,7 @@ class Worker:
             with self.database.transaction() as session:
                 moved = self._record(session, self._drain())
                 released = claims.release_all(session, self.worker_id)
+                heartbeat.beat(session, self.worker_id, stopped=True)
             for source, target, reason, command_id in moved:
                 _log_transition(command_id, source, target, reason)
             log.info("worker %s stopped; released %d leases", self.worker_id, released)

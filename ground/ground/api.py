@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
+from mission_control import heartbeat
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
@@ -96,6 +97,15 @@ def catalog():
     """Every command each target kind accepts, with argument schemas and hazard flags."""
     return {kind: [spec.describe() for spec in commands.values()]
             for kind, commands in CATALOG.items()}
+
+
+@bp.get("/workers")
+def workers():
+    """The command-senders seen lately: running, stopped, or lost (no heartbeat lately)."""
+    settings = current_app.extensions["settings"]
+    with database().transaction() as session:
+        items = heartbeat.worker_states(session, settings.poll_interval_s)
+    return {"items": items, "running": sum(1 for w in items if w["state"] == "running")}
 
 
 @bp.get("/targets")

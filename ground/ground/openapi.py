@@ -92,6 +92,9 @@ def document() -> dict[str, Any]:
                                      "responses": {"200": {"description": "the catalog"}}}},
             "/api/targets": {"get": {"summary": "Known targets",
                                      "responses": {"200": {"description": "targets"}}}},
+            "/api/workers": {"get": {
+                "summary": "Command-senders seen lately: running, stopped, or lost (no heartbeat)",
+                "responses": {"200": {"description": "workers and how many are running"}}}},
             "/health": {"get": {"summary": "Service and database health",
                                 "responses": {"200": {"description": "healthy"},
                                               "503": _error("database unreachable")}}},

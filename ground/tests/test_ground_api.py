@@ -894,3 +894,25 @@ def test_docs_script_loads_this_services_openapi_document(client):
 
 def test_missing_docs_asset_is_404(client):
     assert client.get("/docs/static/no-such-file.js").status_code == 404
+
+
+def test_workers_are_listed_as_running_stopped_or_lost(client, database):
+    from datetime import timedelta
+
+    from mission_control.models import Worker
+    from mission_control.timeutil import utcnow
+
+    now = utcnow()
+    with database.transaction() as session:
+        session.add_all([
+            Worker(id="w-running", started_at=now, heartbeat_at=now),
+            Worker(id="w-stopped", started_at=now, heartbeat_at=now, stopped_at=now),
+            Worker(id="w-lost", started_at=now - timedelta(hours=1),
+                   heartbeat_at=now - timedelta(minutes=10)),
+        ])
+    response = client.get("/api/workers")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert {w["id"]: w["state"] for w in body["items"]} == {
+        "w-running": "running", "w-stopped": "stopped", "w-lost": "lost"}
+    assert body["running"] == 1

@@ -78,9 +78,13 @@ def test_the_worker_stops_cleanly_on_sigterm(database, system_factory):
     system = system_factory(max_transmit_delay_s=30)
     command = post(system, {"command_name": "PING"})
     wait_for(lambda: fetch(system, command["id"])["transmit_at"], message="a transmit time")
+    workers = requests.get(f"{system.ground_url}/api/workers", timeout=10).json()
+    assert workers["running"] == 1
     assert system.stop("command-sender", timeout=15) == 0
     assert "stopped; released" in system.log("command-sender")
     assert fetch(system, command["id"])["status"] == "READY"
+    workers = requests.get(f"{system.ground_url}/api/workers", timeout=10).json()
+    assert workers["running"] == 0 and [w["state"] for w in workers["items"]] == ["stopped"]
 
 
 def test_health_reports_each_service(database, system_factory):

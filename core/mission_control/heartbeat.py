@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import Worker
-from .timeutil import utcnow
+from .timeutil import isoformat, utcnow
 
 BEAT_EVERY_S = 2.0
 
@@ -33,8 +33,8 @@ def worker_states(session: Session, poll_interval_s: float, limit: int = 50) -> 
     now = utcnow()
     stale = now - timedelta(seconds=stale_after_s(poll_interval_s))
     rows = session.scalars(select(Worker).order_by(Worker.heartbeat_at.desc()).limit(limit))
-    return [{"id": w.id, "state": _state(w, stale), "started_at": _iso(w.started_at),
-             "heartbeat_at": _iso(w.heartbeat_at), "stopped_at": _iso(w.stopped_at)}
+    return [{"id": w.id, "state": _state(w, stale), "started_at": isoformat(w.started_at),
+             "heartbeat_at": isoformat(w.heartbeat_at), "stopped_at": isoformat(w.stopped_at)}
             for w in rows]
 
 
@@ -42,7 +42,3 @@ def _state(worker: Worker, stale: datetime) -> str:
     if worker.stopped_at is not None:
         return "stopped"
     return "running" if worker.heartbeat_at >= stale else "lost"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -30,3 +30,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """ISO 8601 for JSON answers; None stays None."""
+    return value.isoformat() if value is not None else None

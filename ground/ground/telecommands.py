@@ -13,7 +13,7 @@ from mission_control import lifecycle
 from mission_control.catalog import validate_command
 from mission_control.lifecycle import Status
 from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
-from mission_control.timeutil import utcnow
+from mission_control.timeutil import isoformat, utcnow
 
 from .schemas import NewTelecommand
 
@@ -143,22 +143,19 @@ def cancel(session: Session, command_id: uuid.UUID, *, operator: str) -> Telecom
     raise NotCancellable(status)
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(command.id), "command_name": command.command_name,
         "target": command.target_id, "module_id": command.module_id, "args": command.args,
         "status": command.status, "status_reason": command.status_reason,
-        "operator": command.operator, "created_at": _iso(command.created_at),
-        "updated_at": _iso(command.updated_at),
-        "transmit_at": _iso(command.due_at) if command.status == Status.READY else None,
+        "operator": command.operator, "created_at": isoformat(command.created_at),
+        "updated_at": isoformat(command.updated_at),
+        "transmit_at": isoformat(command.due_at) if command.status == Status.READY else None,
     }
     if with_history:
         data["history"] = [
-            {"from_status": h.from_status, "to_status": h.to_status, "at": _iso(h.at),
+            {"from_status": h.from_status, "to_status": h.to_status, "at": isoformat(h.at),
              "actor": h.actor, "reason": h.reason}
             for h in command.history
         ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +51,22 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+Violation = Literal["unique", "foreign_key", "other"]
+_PG_CODES: dict[str, Violation] = {"23505": "unique", "23503": "foreign_key"}
+_SQLITE_NAMES: dict[str, Violation] = {"SQLITE_CONSTRAINT_UNIQUE": "unique",
+                                       "SQLITE_CONSTRAINT_PRIMARYKEY": "unique",
+                                       "SQLITE_CONSTRAINT_FOREIGNKEY": "foreign_key"}
+
+
+def violation(error: IntegrityError) -> Violation:
+    """Which kind of constraint an IntegrityError broke, on either database."""
+    original = error.orig
+    code = getattr(original, "pgcode", None)  # psycopg2
+    if code is not None:
+        return _PG_CODES.get(code, "other")
+    return _SQLITE_NAMES.get(getattr(original, "sqlite_errorname", ""), "other")
 
 
 class Database:

@@ -120,11 +120,22 @@ class FixedAsset(_Timestamps, Base):
 
 
 class RegistryEvent(Base):
-    """One create/update/delete of a registry entity; the id is the consumers' cursor."""
+    """One create/update/delete of a registry entity.
+
+    ``position`` is the consumers' cursor: NULL when written, numbered by the feed once no
+    earlier event can still appear (registry_api/events.py). On PostgreSQL the table also has
+    a ``txid`` column (xid8, defaulting to the writer's transaction id) that only the feed's
+    SQL reads, so it is not mapped here.
+    """
 
     __tablename__ = "registry_events"
+    __table_args__ = (Index("uq_registry_events_position", "position", unique=True),
+                      Index("ix_registry_events_unnumbered", "id",
+                            postgresql_where=text("position IS NULL"),
+                            sqlite_where=text("position IS NULL")))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    position: Mapped[int | None] = mapped_column(BigId, default=None)
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     action: Mapped[str] = mapped_column(String(16))

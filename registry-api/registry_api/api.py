@@ -53,7 +53,8 @@ def _has_children(error: crud.HasChildren):
 
 @bp.errorhandler(IntegrityError)
 def _integrity(error: IntegrityError):
-    # The checks in crud run under the write lock, so this is a last line of defence only.
+    # crud turns name clashes and vanished parents into NameTaken / UnknownParent; this is a
+    # last line of defence for any other constraint.
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 

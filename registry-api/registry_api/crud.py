@@ -1,7 +1,12 @@
 """Registry use cases for any resource: create, read, list, update, delete. Nothing here knows HTTP.
 
-Every write takes the registry's write lock first (events.lock_for_write) and appends its
-events in the same transaction, so the feed and the tables never disagree.
+Writes take no table-wide lock. The database's own constraints decide the races: a name
+clash is the unique constraint's violation (NameTaken) and a vanished parent the foreign
+key's (UnknownParent), so two concurrent writers cannot both win. PATCH and DELETE lock the
+rows they change (FOR UPDATE, top-down through a cascade), so an update sees the row it
+changes and a cascade sees, and records an event for, every descendant: a child being added
+under a locked row waits, then fails on its foreign key. Every write appends its events in
+the same transaction, so the feed and the tables never disagree.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ import uuid
 from typing import Any, Literal
 
 from sqlalchemy import delete as sql_delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mission_control.db import violation
 from mission_control.timeutil import utcnow
 
 from . import events
@@ -61,8 +68,9 @@ def prepare(resource: Resource, data: dict[str, Any]) -> dict[str, dict[str, Any
             for name, value in data.items()}
 
 
-def get(session: Session, resource: Resource, item_id: uuid.UUID) -> Any:
-    row = session.get(resource.model, item_id)
+def get(session: Session, resource: Resource, item_id: uuid.UUID, *, lock: bool = False) -> Any:
+    """The row, or NotFound; ``lock`` holds it (FOR UPDATE) until the transaction ends."""
+    row = session.get(resource.model, item_id, with_for_update=lock or None)
     if row is None:
         raise NotFound(resource, item_id)
     return row
@@ -82,48 +90,41 @@ def page(session: Session, resource: Resource, *, filters: dict[str, Any], sort:
 
 
 def create(session: Session, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Any:
-    events.lock_for_write(session)
     columns = {c: v for written in prepared.values() for c, v in written.items()}
-    parent_id = columns.get(resource.parent_field) if resource.parent_field else None
-    _check_parent(session, resource, parent_id)
-    _check_name_free(session, resource, parent_id, columns["name"], None)
     now = utcnow()
     row = resource.model(id=uuid.uuid4(), created_at=now, updated_at=now, **columns)
     session.add(row)
-    session.flush()
     events.append(session, resource.entity, row.id, "created", sorted(prepared), now)
+    parent_id = columns.get(resource.parent_field) if resource.parent_field else None
+    _flush(session, resource, columns["name"], parent_id)
     return row
 
 
 def update(session: Session, resource: Resource, item_id: uuid.UUID,
            prepared: dict[str, dict[str, Any]]) -> Any:
     """Apply the given fields; nothing is written (no event) when no value changes."""
-    events.lock_for_write(session)
-    row = get(session, resource, item_id)
+    row = get(session, resource, item_id, lock=True)
     changed = sorted(name for name, written in prepared.items()
                      if any(getattr(row, c) != v for c, v in written.items()))
     if not changed:
         return row
     columns = {c: v for name in changed for c, v in prepared[name].items()}
-    parent_id = getattr(row, resource.parent_field) if resource.parent_field else None
-    if resource.parent_field in columns:
-        parent_id = columns[resource.parent_field]
-        _check_parent(session, resource, parent_id)
-    if "name" in columns or resource.parent_field in columns:
-        _check_name_free(session, resource, parent_id, columns.get("name", row.name), row.id)
+    name = columns.get("name", row.name)
+    parent_id = None
+    if resource.parent_field:
+        parent_id = columns.get(resource.parent_field, getattr(row, resource.parent_field))
     now = utcnow()
     for column, value in columns.items():
         setattr(row, column, value)
     row.updated_at = now
-    session.flush()
     events.append(session, resource.entity, row.id, "updated", changed, now)
+    _flush(session, resource, name, parent_id)
     return row
 
 
 def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade: bool) -> int:
     """Delete a row; with ``cascade``, all its descendants too. Returns how many rows went."""
-    events.lock_for_write(session)
-    get(session, resource, item_id)
+    get(session, resource, item_id, lock=True)
     tree = _with_descendants(session, resource, item_id)
     if not cascade and len(tree) > 1:
         raise HasChildren(resource, *_direct_children(session, resource, item_id))
@@ -135,22 +136,17 @@ def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade:
     return sum(len(ids) for _, ids in tree)
 
 
-def _check_parent(session: Session, resource: Resource, parent_id: uuid.UUID | None) -> None:
-    if parent_id is not None and session.get(RESOURCES[resource.parent].model, parent_id) is None:
-        raise UnknownParent(resource, parent_id)
-
-
-def _check_name_free(session: Session, resource: Resource, parent_id: uuid.UUID | None,
-                     name: str, own_id: uuid.UUID | None) -> None:
-    model = resource.model
-    query = select(model.id).where(model.name == name)
-    if resource.parent_field:
-        parent = getattr(model, resource.parent_field)
-        query = query.where(parent.is_(None) if parent_id is None else parent == parent_id)
-    if own_id is not None:
-        query = query.where(model.id != own_id)
-    if session.scalar(query.limit(1)) is not None:
-        raise NameTaken(resource, name)
+def _flush(session: Session, resource: Resource, name: str, parent_id: uuid.UUID | None) -> None:
+    """Write the pending rows; a broken constraint becomes the error the client can act on."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        kind = violation(error)
+        if kind == "unique":
+            raise NameTaken(resource, name) from None
+        if kind == "foreign_key" and parent_id is not None:
+            raise UnknownParent(resource, parent_id) from None
+        raise
 
 
 def _with_descendants(session: Session, resource: Resource,
@@ -161,7 +157,7 @@ def _with_descendants(session: Session, resource: Resource,
         for child_path, foreign_key in member.children:
             child = RESOURCES[child_path]
             child_ids = list(session.scalars(select(child.model.id).where(
-                getattr(child.model, foreign_key).in_(ids))))
+                getattr(child.model, foreign_key).in_(ids)).with_for_update()))
             if child_ids:
                 tree.append((child, child_ids))
     return tree

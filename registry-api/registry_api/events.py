@@ -1,4 +1,21 @@
-"""The registry's change feed: one event per create, update or delete, in the writer's transaction."""
+"""The registry's change feed: one event per create, update or delete, in the writer's transaction.
+
+Writers take no lock. An event's id comes from a sequence when it is inserted, so two
+concurrent writers can commit ids 8 and 7 in that order, and a reader who had already paged
+past 8 would never see 7. So consumers page by ``position`` instead, which the feed assigns
+when it is read, to events that can no longer be preceded by one still being written:
+
+- PostgreSQL: every event records its writer's transaction id (``txid``, xid8, a column default).
+  ``pg_snapshot_xmin(pg_current_snapshot())`` is the oldest transaction still running; every
+  transaction below it has ended, and any transaction that starts later gets a larger id. So
+  the events with ``txid`` below it are final and complete, and numbering them in
+  (txid, id) order after the highest position given so far never puts one behind a cursor.
+  Readers take a transaction-scoped advisory lock around the numbering, so only one numbers
+  at a time; writers never wait for it. A transaction left open (say an idle session) holds
+  the numbering back until it ends, and the feed answers the events before it meanwhile.
+- SQLite admits one writer at a time (BEGIN IMMEDIATE), so commit order is id order and the
+  position is simply the id.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +28,19 @@ from sqlalchemy.orm import Session
 
 from mission_control.registry_models import RegistryEvent
 
-# Arbitrary constant naming the registry's write lock among PostgreSQL advisory locks.
-_WRITE_LOCK_KEY = 0x5245_4749  # "REGI"
+# Arbitrary constant naming the feed's numbering lock among PostgreSQL advisory locks.
+_NUMBERING_LOCK_KEY = 0x5245_4749  # "REGI"
 
-
-def lock_for_write(session: Session) -> None:
-    """Serialize registry writes: call first in every writing transaction.
-
-    Event ids come from a sequence, which hands them out at insert time; two concurrent
-    writers could commit ids 8 and 7 in that order, and a reader who had just seen 8 would
-    never see 7. Holding one transaction-scoped lock from before the first read to the commit
-    makes commit order equal id order, and makes every check-then-write here exact (the
-    parent exists, the name is free, the children are all of them). Registry writes are
-    rare and short (passwords are hashed before the transaction), so one at a time is cheap.
-    SQLite needs nothing: its BEGIN IMMEDIATE already admits one writer at a time.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+_NUMBER_POSTGRESQL = text("""
+    WITH done AS (
+        SELECT id, row_number() OVER (ORDER BY txid NULLS FIRST, id) AS n
+        FROM registry_events
+        WHERE position IS NULL
+          AND (txid IS NULL OR txid < pg_snapshot_xmin(pg_current_snapshot()))),
+    last AS (SELECT coalesce(max(position), 0) AS position FROM registry_events)
+    UPDATE registry_events AS e SET position = last.position + done.n
+    FROM done, last WHERE e.id = done.id""")
+_NUMBER_SQLITE = text("UPDATE registry_events SET position = id WHERE position IS NULL")
 
 
 def append(session: Session, entity: str, entity_id: uuid.UUID, action: str,
@@ -36,12 +49,22 @@ def append(session: Session, entity: str, entity_id: uuid.UUID, action: str,
                               changed=changed, at=at))
 
 
+def number(session: Session) -> None:
+    """Give a position to every event that no running transaction can still precede."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NUMBERING_LOCK_KEY})
+        session.execute(_NUMBER_POSTGRESQL)  # a new statement: its snapshot is after the lock
+    else:
+        session.execute(_NUMBER_SQLITE)
+
+
 def page(session: Session, since: int, limit: int) -> list[RegistryEvent]:
-    """Events after cursor ``since``, oldest first."""
-    return list(session.scalars(select(RegistryEvent).where(RegistryEvent.id > since)
-                                .order_by(RegistryEvent.id).limit(limit)))
+    """Events after cursor ``since``, oldest first (number them first)."""
+    number(session)
+    return list(session.scalars(select(RegistryEvent).where(RegistryEvent.position > since)
+                                .order_by(RegistryEvent.position).limit(limit)))
 
 
 def to_json(event: RegistryEvent) -> dict[str, Any]:
-    return {"id": event.id, "entity": event.entity, "entity_id": str(event.entity_id),
+    return {"id": event.position, "entity": event.entity, "entity_id": str(event.entity_id),
             "action": event.action, "changed": list(event.changed), "at": event.at.isoformat()}

@@ -35,11 +35,13 @@ class Registry:
         return self.create("workspaces", **{"name": f"workspace-{next(_names)}", **fields})
 
     def project(self, **fields: Any) -> dict[str, Any]:
-        fields.setdefault("workspace_id", self.workspace()["id"])
+        if "workspace_id" not in fields:
+            fields["workspace_id"] = self.workspace()["id"]
         return self.create("projects", **{"name": f"project-{next(_names)}", **fields})
 
     def level(self, **fields: Any) -> dict[str, Any]:
-        fields.setdefault("project_id", self.project()["id"])
+        if "project_id" not in fields:
+            fields["project_id"] = self.project()["id"]
         return self.create("levels", **{"name": f"level-{next(_names)}", "elevation": 0.0,
                                         **fields})
 
@@ -50,12 +52,14 @@ class Registry:
                                         "owner_email": "ada@example.com", **fields})
 
     def module(self, **fields: Any) -> dict[str, Any]:
-        fields.setdefault("robot_id", self.robot()["id"])
+        if "robot_id" not in fields:
+            fields["robot_id"] = self.robot()["id"]
         return self.create("modules", **{"name": f"module-{next(_names)}", "type": "arm",
                                          **fields})
 
     def fixed_asset(self, **fields: Any) -> dict[str, Any]:
-        fields.setdefault("level_id", self.level()["id"])
+        if "level_id" not in fields:
+            fields["level_id"] = self.level()["id"]
         return self.create("fixed-assets", **{"name": f"asset-{next(_names)}",
                                               "asset_type": "charger",
                                               "position": {"x": 1.0, "y": 2.0, "z": 0.0},

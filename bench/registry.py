@@ -7,18 +7,24 @@ phase's ``--web-concurrency``, ``--web-threads``):
    password; the last ``--registry-timed-robots`` of them are POSTed by
    ``--registry-robot-clients`` concurrent clients and timed: robot POST is bounded by the
    argon2id hash of the password, on purpose (the report states the hash parameters);
-2. three runs of ``--post-clients`` keep-alive clients in ``--post-processes`` processes
-   (bench/loadgen.py) for ``--registry-seconds`` each:
+2. three runs of ``--post-clients`` keep-alive clients for ``--registry-seconds`` each:
    GET /api/v1/robots/{id} (ids drawn at random among the robots),
    GET /api/v1/robots?level_id=<the level>&limit=50 (a page of 50 robots and the total),
    POST /api/v1/modules (unique names, robot_id drawn at random among the robots).
 
-Registry writes on PostgreSQL take one transaction-scoped advisory lock (registry_api.events:
-commit order == event id order), so module POSTs run one at a time in the database; during
-that run a sampler counts the backends waiting for that lock (pg_stat_activity), so the
-report shows whether the lock, rather than the CPU, is the limit.
+The load generator of those three runs (``--load-generator``, default ``auto``): wrk
+(bench/wrk.py: C, a fraction of the CPU per request) when it is installed, else bench/loadgen.py
+(http.client, 0.2-0.65 ms of CPU per request, taken from the cores the service needs). wrk
+runs ``--post-processes`` threads with ``--post-clients`` connections; loadgen as many
+processes with the clients shared among them. The robot POSTs (a handful, bound by the password
+hash) always use loadgen.
 
-The machinery (database, CPU accounting, load generator, report) is run.py's and loadgen.py's.
+During the module POST run a sampler counts the backends waiting for a heavyweight lock
+(pg_stat_activity, any lock type, e.g. an advisory lock serialising writes, a row or a
+transaction id), so the report shows whether locking, rather than the CPU, is the limit.
+
+The machinery (database, CPU accounting, load generators, report) is run.py's, loadgen.py's
+and wrk.py's.
 Run alone with ``python bench/registry.py [run.py options]`` (= ``run.py --phases registry``).
 """
 
@@ -32,9 +38,11 @@ import time
 from pathlib import Path
 
 import run  # bench/run.py, first: it puts the repository on sys.path for the imports below
+import wrk
 from loadgen import FixedRequest, run_load
 from run import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
 from sqlalchemy import text
+from wrk import WrkRequests, run_wrk
 
 from tests.e2e.harness import start_system
 
@@ -58,6 +66,9 @@ def add_arguments(parser) -> None:
                        help="how many of those are POSTed concurrently and timed")
     group.add_argument("--registry-robot-clients", type=int, default=6,
                        help="concurrent clients POSTing the timed robots")
+    group.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto",
+                       help="for the GET, list and module POST runs: wrk (bench/wrk.py), "
+                            "python (bench/loadgen.py), or auto: wrk when installed")
 
 
 # -- request factories (pickled into the load processes: see loadgen.FixedRequest) ----------
@@ -85,6 +96,9 @@ class RobotGets:
     def __call__(self, process: int, thread: int, n: int):
         return "GET", f"{API}/robots/{random.choice(self.ids)}", None
 
+    def wrk(self) -> WrkRequests:
+        return WrkRequests("GET", f"{API}/robots/{{id}}", ids=tuple(self.ids))
+
 
 class ModulePosts:
     """POST /modules: a unique name, robot_id drawn at random among ``robot_ids``."""
@@ -95,6 +109,18 @@ class ModulePosts:
     def __call__(self, process: int, thread: int, n: int):
         return "POST", f"{API}/modules", _json(module_body(random.choice(self.robot_ids),
                                                            f"{self.tag}-{process}-{thread}-{n}"))
+
+    def wrk(self) -> WrkRequests:
+        return WrkRequests("POST", f"{API}/modules", json.dumps(module_body(
+            "{id}", f"{self.tag}-wrk-{{unique}}")), ids=tuple(self.robot_ids))
+
+
+def wrk_requests(factory) -> WrkRequests:
+    """The same requests as a loadgen factory, for wrk."""
+    if isinstance(factory, FixedRequest):
+        return WrkRequests(factory.method, factory.path,
+                           factory.body.decode() if factory.body is not None else None)
+    return factory.wrk()
 
 
 def robot_body(level_id: str, name: str) -> dict:
@@ -108,21 +134,24 @@ def module_body(robot_id: str, name: str) -> dict:
             "ip_address": "10.0.2.7", "port": 7001, "status": "IDLE"}
 
 
-# -- the advisory lock -------------------------------------------------------------------------
+# -- lock waits ------------------------------------------------------------------------------
 
 class LockSampler:
-    """Samples, every ``interval`` s, this database's backends: active, and waiting for an
-    advisory lock (the registry's write lock is the only advisory lock in the system)."""
+    """Samples, every ``interval`` s, this database's backends: active, and waiting for a
+    heavyweight lock (``wait_event_type = 'Lock'``: advisory, tuple, transactionid, relation,
+    ...), with the lock types, so that a serial section shows whichever lock it is made of."""
 
     SQL = text("""SELECT count(*) FILTER (WHERE state = 'active') AS active,
-                         count(*) FILTER (WHERE wait_event_type = 'Lock'
-                                          AND wait_event = 'advisory') AS waiting
+                         count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,
+                         coalesce(string_agg(wait_event, ',')
+                                  FILTER (WHERE wait_event_type = 'Lock'), '') AS locks
                   FROM pg_stat_activity
                   WHERE datname = current_database() AND pid <> pg_backend_pid()""")
 
     def __init__(self, db: BenchDatabase, interval: float = 0.05) -> None:
         self.db, self.interval = db, interval
         self.samples: list[tuple[int, int]] = []
+        self.by_lock: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -132,6 +161,8 @@ class LockSampler:
                 row = connection.execute(self.SQL).one()
                 connection.rollback()
                 self.samples.append((row.active, row.waiting))
+                for lock in filter(None, row.locks.split(",")):
+                    self.by_lock[lock] = self.by_lock.get(lock, 0) + 1
                 self._stop.wait(self.interval)
 
     def start(self) -> None:
@@ -145,7 +176,9 @@ class LockSampler:
             return {"samples": 0}
         return {"samples": n, "interval_s": self.interval,
                 "mean_active_backends": round(sum(a for a, _ in self.samples) / n, 2),
-                "mean_waiting_for_write_lock": round(sum(w for _, w in self.samples) / n, 2),
+                "mean_waiting_for_a_lock": round(sum(w for _, w in self.samples) / n, 2),
+                "mean_waiting_by_lock_type": {k: round(v / n, 2) for k, v in sorted(
+                    self.by_lock.items(), key=lambda kv: -kv[1])},
                 "share_of_samples_with_a_waiter": round(sum(1 for _, w in self.samples if w) / n, 3)}
 
 
@@ -167,17 +200,32 @@ def hash_parameters() -> dict:
 
 
 def _measured(load, cpu: dict, **extra) -> dict:
+    """A run's figures; wrk hands over a latency summary (its histogram's percentiles), loadgen
+    every latency."""
     duration = load.finished - load.started if load.finished else 0.0
+    latency = getattr(load, "latency_summary", None) or summary(load.latencies_ms)
     return {**extra, "requests": load.requests, "ok": load.ok, "errors": load.errors,
             "statuses": load.statuses, "error_samples": load.error_samples,
             "duration_s": round(duration, 3), "per_s": load.ok / duration if duration else None,
-            "latency_ms": summary(load.latencies_ms), "cpu": cpu,
+            "latency_ms": latency, "cpu": cpu,
             "cpu_ms_per_request": {k: round(1000 * v / max(1, load.ok), 2)
                                    for k, v in cpu["cpu_s"].items() if v}}
 
 
+def choose_load_generator(choice: str) -> str:
+    """``wrk`` or ``python`` for ``--load-generator auto|wrk|python``."""
+    if choice == "python" or (choice == "auto" and wrk.find() is None):
+        return "python"
+    if wrk.find() is None:
+        raise RuntimeError("--load-generator wrk: wrk is not installed (apt-get install wrk)")
+    return "wrk"
+
+
 def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, max_requests: int,
-          seconds: float, expect: int, sampler: LockSampler | None = None):
+          seconds: float, expect: int, sampler: LockSampler | None = None,
+          generator: str = "python"):
+    """One run with ``generator``: wrk with ``processes`` threads and processes x threads
+    connections, or loadgen with ``processes`` x ``threads`` clients."""
     meter = CpuMeter(system, db.name)
 
     def begin() -> None:
@@ -185,9 +233,14 @@ def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, m
         if sampler is not None:
             sampler.start()
 
-    load = run_load(system.registry_url, processes=processes, threads=threads,
-                    max_requests=max_requests, max_seconds=seconds, expect=expect,
-                    on_start=begin, factory=factory)
+    if generator == "wrk":
+        load = run_wrk(system.registry_url, wrk_requests(factory), threads=processes,
+                       connections=processes * threads, max_requests=max_requests,
+                       max_seconds=seconds, expect=expect, on_start=begin)
+    else:
+        load = run_load(system.registry_url, processes=processes, threads=threads,
+                        max_requests=max_requests, max_seconds=seconds, expect=expect,
+                        on_start=begin, factory=factory)
     cpu = meter.stop({"load generator": load.cpu_s})
     return load, cpu
 
@@ -201,9 +254,22 @@ def _created(session, path: str, payload: dict) -> dict:
 
 def _report(label: str, result: dict) -> None:
     lat = result["latency_ms"]
+    generator = result.get("load_generator", {}).get("name", "python")
     say(f"registry[{label}]: {fmt(result['per_s'], digits=0)} req/s, p50 {fmt(lat['p50'], ' ms')}, "
         f"p99 {fmt(lat['p99'], ' ms')}, errors {result['errors']} {result['error_samples'][:3]}; "
-        f"{format_cpu(result['cpu'])}")
+        f"{format_cpu(result['cpu'])}; load generator {generator} "
+        f"{fmt(result['cpu_ms_per_request'].get('load generator', 0.0), ' ms', 2)} CPU per request")
+
+
+def _generator_info(generator: str, load, processes: int, per_process: int) -> dict:
+    if generator == "wrk":
+        return {"name": "wrk", "version": wrk.version(), "threads": load.wrk["threads"],
+                "connections": load.wrk["connections"], "ended_by": load.wrk["ended_by"],
+                "latency": "wrk's histogram of every answer, with its coordinated-omission "
+                           "correction"}
+    return {"name": "python", "module": "bench/loadgen.py", "processes": processes,
+            "threads_per_process": per_process,
+            "latency": "every successful request, raw"}
 
 
 def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
@@ -215,10 +281,15 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
     per_process = max(1, options.post_clients // processes)
     robot_clients = max(1, options.registry_robot_clients)
     robot_processes = min(2, robot_clients)
-    results: dict = {"hash": hash_parameters()}
+    generator = choose_load_generator(options.load_generator)
+    results: dict = {"hash": hash_parameters(), "load_generator": generator}
     h = results["hash"]
     say(f"registry: password hash {h['algorithm']} t={h['time_cost']} m={h['memory_cost_kib']} KiB "
         f"p={h['parallelism']}: {h['one_hash_wall_ms']} ms wall, {h['one_hash_cpu_ms']} ms CPU here")
+    say("registry: load generator for the GET, list and module POST runs: "
+        + (f"wrk ({wrk.version()}, {wrk.find()})" if generator == "wrk" else
+           "python (bench/loadgen.py)" + (" - wrk not found (apt-get install wrk)"
+                                          if wrk.find() is None else "")))
     for concurrency in concurrencies:
         key = f"WEB_CONCURRENCY={concurrency}"
         db.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
@@ -247,7 +318,9 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
             results[f"robot-post, {key}"] = robot = _measured(
                 load, cpu, web_concurrency=concurrency, web_threads=threads,
                 clients=robot_processes * max(1, robot_clients // robot_processes),
-                processes=robot_processes, hashes_per_request=1)
+                processes=robot_processes, hashes_per_request=1,
+                load_generator=_generator_info("python", load, robot_processes,
+                                               max(1, robot_clients // robot_processes)))
             _report(f"robot-post, {key}", robot)
             listing = session.get(f"{base}/robots", params={"level_id": level_id, "limit": 500},
                                   timeout=30).json()
@@ -274,16 +347,19 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
                 if name == "module-post":
                     modules_before = db.scalar("SELECT count(*) FROM registry_modules")
                 say(f"registry[{name}, {key}]: {processes * per_process} keep-alive clients in "
-                    f"{processes} processes, {seconds:g}s")
+                    f"{processes} {'wrk threads' if generator == 'wrk' else 'processes'}, "
+                    f"{seconds:g}s")
                 sampler = LockSampler(db) if name == "module-post" else None
                 load, cpu = _load(system, db, factory, processes=processes, threads=per_process,
                                   max_requests=options.registry_requests, seconds=seconds,
-                                  expect=expect, sampler=sampler)
+                                  expect=expect, sampler=sampler, generator=generator)
                 result = _measured(load, cpu, what=what, web_concurrency=concurrency,
                                    web_threads=threads, clients=processes * per_process,
-                                   processes=processes)
+                                   processes=processes,
+                                   load_generator=_generator_info(generator, load, processes,
+                                                                  per_process))
                 if sampler is not None:
-                    result["write_lock"] = sampler.stop()
+                    result["lock_waits"] = sampler.stop()
                     stored = db.scalar("SELECT count(*) FROM registry_modules") - modules_before
                     result["rows_in_db"] = stored
                     if stored != load.ok:
@@ -293,7 +369,7 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
                 results[f"{name}, {key}"] = result
                 _report(f"{name}, {key}", result)
                 if sampler is not None:
-                    say(f"registry[{name}, {key}]: write lock {result['write_lock']}")
+                    say(f"registry[{name}, {key}]: lock waits {result['lock_waits']}")
             events = db.scalar("SELECT count(*) FROM registry_events")
             rows = db.scalar("SELECT (SELECT count(*) FROM registry_workspaces) + "
                              "(SELECT count(*) FROM registry_projects) + "
@@ -328,19 +404,24 @@ def table_rows(phase: dict, row) -> bool:
             target = TARGET_MODULE_POST_PER_S if kind == "module-post" else TARGET_GET_PER_S
             row(f"registry {r['what']}, {setting}", fmt(rate, " req/s", 0),
                 f">= {target:,} req/s", rate is not None and rate >= target)
-        row(f"  latency p50 / p99 ({r['clients']} clients)",
+        gen = r.get("load_generator") or {"name": "python"}
+        row(f"  latency p50 / p99 ({r['clients']} clients, {gen['name']})",
             f"{fmt(lat['p50'], ' ms')} / {fmt(lat['p99'], ' ms')}")
         per = r["cpu_ms_per_request"]
         parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1])
                           if not k.startswith(("bench", "other")) and v >= 0.01)
         row("  CPU ms per request", parts)
+        row("  load generator: CPU ms per request",
+            f"{gen['name']} {per.get('load generator', 0.0):.2f}")
         cores = r["cpu"]["cores_busy"]
         row("  machine busy / other (cores)",
             f"{r['cpu']['machine_busy_pct']}% / {cores.get('other (not this bench)', 0.0):.2f}")
-        if r.get("write_lock"):
-            w = r["write_lock"]
-            row("  backends waiting for the write lock (mean)",
-                f"{w.get('mean_waiting_for_write_lock')} of {w.get('mean_active_backends')} active")
+        if r.get("lock_waits"):
+            w = r["lock_waits"]
+            types = ", ".join(f"{k} {v}" for k, v in (w.get("mean_waiting_by_lock_type") or {}).items())
+            row("  backends waiting for a lock (mean)",
+                f"{w.get('mean_waiting_for_a_lock')} of {w.get('mean_active_backends')} active"
+                + (f" ({types})" if types else ""))
         row(f"  errors ({r['requests']:,} requests)", fmt(r["errors"]), "0", r["errors"] == 0)
         bad |= r["errors"] != 0
     return bad

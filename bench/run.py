@@ -619,7 +619,10 @@ def print_report(report: dict, rows: list[tuple]) -> None:
     print(f"Mission Control benchmark, {report['started_at']}")
     print(f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gb']} GB, Linux {m['kernel']}, "
           f"Python {m['python']}, PostgreSQL {report['postgresql']}")
-    print(f"NOTE: PostgreSQL, gunicorn, the command-sender(s) and the Python load generator all share "
+    generator = (report["phases"].get("registry") or {}).get("load_generator")
+    loads = "the Python load generator" + (" (wrk for the registry's GET, list and module POST runs)"
+                                           if generator == "wrk" else "")
+    print(f"NOTE: PostgreSQL, gunicorn, the command-sender(s) and {loads} all share "
           f"these {m['nproc']} cores (loopback only); numbers are for the whole system on one box.")
     print(f"settings: {report['settings']}")
     code = report["code"]

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Literal
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,9 +35,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if kwargs.get("isolation_level") != "AUTOCOMMIT":
+            @event.listens_for(engine, "begin")
+            def _on_begin(connection):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -76,12 +77,22 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Its own small pool of autocommit connections: each statement is its own transaction
+        # (no BEGIN or COMMIT round trips), and no connection switches modes per checkout.
+        self.reader = make_engine(url, isolation_level="AUTOCOMMIT", **engine_kwargs)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads that need one statement each: every statement sees its own
+        consistent snapshot, and none takes a lock (on SQLite, not the write lock either)."""
+        with self.reader.connect() as connection:
+            yield connection
 
     def ping(self) -> bool:
         try:
@@ -93,3 +104,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()

@@ -111,15 +111,17 @@ def _routes(resource: Resource) -> None:
         query = _query(query_model)
         filters = {k: v for k, v in query.model_dump(exclude={"limit", "offset", "sort"}).items()
                    if v is not None}
-        with database().transaction() as session:
-            rows, total = crud.page(session, resource, filters=filters, sort=query.sort,
+        with database().read() as connection:
+            rows, total = crud.page(connection, resource, filters=filters, sort=query.sort,
                                     limit=query.limit, offset=query.offset)
-            return {"items": [crud.to_json(resource, r) for r in rows], "total": total,
-                    "limit": query.limit, "offset": query.offset}
+        return {"items": [crud.to_json(resource, r) for r in rows], "total": total,
+                "limit": query.limit, "offset": query.offset}
 
     def get_item(item_id: str):
-        with database().transaction() as session:
-            return crud.to_json(resource, crud.get(session, resource, crud.parse_id(resource, item_id)))
+        parsed_id = crud.parse_id(resource, item_id)
+        with database().read() as connection:
+            row = crud.read(connection, resource, parsed_id)
+        return crud.to_json(resource, row)
 
     def patch_item(item_id: str):
         parsed_id = crud.parse_id(resource, item_id)
@@ -158,8 +160,8 @@ def verify_robot_password(item_id: str):
     robots = RESOURCES["robots"]
     parsed_id = crud.parse_id(robots, item_id)
     body = parse_body(VerifyPassword)
-    with database().transaction() as session:
-        stored = crud.get(session, robots, parsed_id).password_hash
+    with database().read() as connection:
+        stored = crud.read(connection, robots, parsed_id).password_hash
     if not verify_password(stored, body.password):  # outside the transaction: it is slow
         return error_response(401, "wrong_password", "the password does not match")
     return "", 204

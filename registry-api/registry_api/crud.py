@@ -11,12 +11,19 @@ the same transaction, so the feed and the tables never disagree.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any, Literal
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Callable, Iterator, Literal
 
-from sqlalchemy import delete as sql_delete, func, select
+from sqlalchemy import (
+    Connection, DateTime, Insert, Row, Select, Uuid, bindparam, delete as sql_delete, func, insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from mission_control.db import violation
 from mission_control.timeutil import utcnow
@@ -76,27 +83,72 @@ def get(session: Session, resource: Resource, item_id: uuid.UUID, *, lock: bool 
     return row
 
 
-def page(session: Session, resource: Resource, *, filters: dict[str, Any], sort: Sort,
-         limit: int, offset: int) -> tuple[list[Any], int]:
+# -- reads: one prebuilt Core statement each, on a connection without a transaction -----------
+# (Database.read). Statements are built once per shape, so SQLAlchemy neither rebuilds nor
+# re-keys them per request; one statement means one consistent snapshot, and no BEGIN/COMMIT.
+
+@functools.cache
+def _one_statement(path: str) -> Select:
+    table = RESOURCES[path].model.__table__
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def _page_statement(path: str, filters: tuple[str, ...], sort: Sort) -> Select:
+    table = RESOURCES[path].model.__table__
+    query = select(table, func.count().over().label("total_matching"))
+    for column in filters:
+        query = query.where(table.c[column] == bindparam(column))
+    key = table.c[sort.lstrip("-")]
+    order = (key.desc(), table.c.id.desc()) if sort.startswith("-") else (key, table.c.id)
+    return query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@functools.cache
+def _count_statement(path: str, filters: tuple[str, ...]) -> Select:
+    table = RESOURCES[path].model.__table__
+    query = select(func.count()).select_from(table)
+    for column in filters:
+        query = query.where(table.c[column] == bindparam(column))
+    return query
+
+
+def read(connection: Connection, resource: Resource, item_id: uuid.UUID) -> Row:
+    row = connection.execute(_one_statement(resource.path), {"id": item_id}).first()
+    if row is None:
+        raise NotFound(resource, item_id)
+    return row
+
+
+def page(connection: Connection, resource: Resource, *, filters: dict[str, Any], sort: Sort,
+         limit: int, offset: int) -> tuple[list[Row], int]:
     """One page of rows matching ``filters`` (column -> value), and how many match in all."""
-    model = resource.model
-    query = select(model)
-    for column, value in filters.items():
-        query = query.where(getattr(model, column) == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    key = getattr(model, sort.lstrip("-"))
-    order = (key.desc(), model.id.desc()) if sort.startswith("-") else (key, model.id)
-    return list(session.scalars(query.order_by(*order).limit(limit).offset(offset))), total
+    names = tuple(sorted(filters))
+    rows = list(connection.execute(_page_statement(resource.path, names, sort),
+                                   {**filters, "limit": limit, "offset": offset}))
+    if rows:
+        return rows, rows[0].total_matching
+    if offset == 0:
+        return rows, 0
+    # Past the end: the total needs its own count (a separate snapshot, so it may differ).
+    return rows, connection.execute(_count_statement(resource.path, names), filters).scalar_one()
 
 
-def create(session: Session, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Any:
+@functools.cache
+def _insert_statement(path: str) -> Insert:
+    table = RESOURCES[path].model.__table__
+    return insert(table).returning(*table.c)
+
+
+def create(session: Session, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Row:
+    """Insert the row (one Core INSERT ... RETURNING, no ORM unit of work) and its event."""
     columns = {c: v for written in prepared.values() for c, v in written.items()}
     now = utcnow()
-    row = resource.model(id=uuid.uuid4(), created_at=now, updated_at=now, **columns)
-    session.add(row)
-    events.append(session, resource.entity, row.id, "created", sorted(prepared), now)
+    values = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, **columns}
     parent_id = columns.get(resource.parent_field) if resource.parent_field else None
-    _flush(session, resource, columns["name"], parent_id)
+    with _constraints(resource, columns["name"], parent_id):
+        row = session.connection().execute(_insert_statement(resource.path), values).one()
+    events.append(session, resource.entity, [row.id], "created", sorted(prepared), now)
     return row
 
 
@@ -117,8 +169,9 @@ def update(session: Session, resource: Resource, item_id: uuid.UUID,
     for column, value in columns.items():
         setattr(row, column, value)
     row.updated_at = now
-    events.append(session, resource.entity, row.id, "updated", changed, now)
-    _flush(session, resource, name, parent_id)
+    with _constraints(resource, name, parent_id):
+        session.flush()
+    events.append(session, resource.entity, [row.id], "updated", changed, now)
     return row
 
 
@@ -130,16 +183,16 @@ def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade:
         raise HasChildren(resource, *_direct_children(session, resource, item_id))
     now = utcnow()
     for member, ids in reversed(tree):  # children before their parents
-        for member_id in ids:
-            events.append(session, member.entity, member_id, "deleted", [], now)
+        events.append(session, member.entity, ids, "deleted", [], now)
         session.execute(sql_delete(member.model).where(member.model.id.in_(ids)))
     return sum(len(ids) for _, ids in tree)
 
 
-def _flush(session: Session, resource: Resource, name: str, parent_id: uuid.UUID | None) -> None:
-    """Write the pending rows; a broken constraint becomes the error the client can act on."""
+@contextmanager
+def _constraints(resource: Resource, name: str, parent_id: uuid.UUID | None) -> Iterator[None]:
+    """Turn a broken constraint of the write inside into the error the client can act on."""
     try:
-        session.flush()
+        yield
     except IntegrityError as error:
         kind = violation(error)
         if kind == "unique":
@@ -177,16 +230,29 @@ def _direct_children(session: Session, resource: Resource,
     return named[:CHILDREN_NAMED], total
 
 
+@functools.cache
+def _output(path: str) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """The response fields of a resource, in order, each with how to make its value JSON."""
+    resource = RESOURCES[path]
+    columns = resource.model.__table__.c
+    stamps = ["created_at", "updated_at"]
+    fields = []
+    for name in [n for n in resource.out.model_fields if n not in stamps] + stamps:
+        kind = columns[name].type if name in columns else None
+        if isinstance(kind, TypeDecorator):
+            kind = kind.impl
+        convert = (str if isinstance(kind, Uuid) else
+                   datetime.isoformat if isinstance(kind, DateTime) else None)
+        fields.append((name, convert))
+    return tuple(fields)
+
+
 def to_json(resource: Resource, row: Any) -> dict[str, Any]:
-    """The response body of one row: the out model's fields, never a secret or its hash."""
+    """The response body of one row (ORM object or Core row): the out model's fields, never a
+    secret or its hash."""
     derived = resource.derived(row)
     data: dict[str, Any] = {}
-    stamps = ["created_at", "updated_at"]
-    for name in [n for n in resource.out.model_fields if n not in stamps] + stamps:
+    for name, convert in _output(resource.path):
         value = derived[name] if name in derived else getattr(row, name)
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        data[name] = value
+        data[name] = value if convert is None or value is None else convert(value)
     return data

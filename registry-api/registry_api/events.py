@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from mission_control.registry_models import RegistryEvent
@@ -43,10 +43,15 @@ _NUMBER_POSTGRESQL = text("""
 _NUMBER_SQLITE = text("UPDATE registry_events SET position = id WHERE position IS NULL")
 
 
-def append(session: Session, entity: str, entity_id: uuid.UUID, action: str,
+_INSERT = insert(RegistryEvent.__table__)
+
+
+def append(session: Session, entity: str, entity_ids: list[uuid.UUID], action: str,
            changed: list[str], at: datetime) -> None:
-    session.add(RegistryEvent(entity=entity, entity_id=entity_id, action=action,
-                              changed=changed, at=at))
+    """One event per id, written now, in the session's transaction."""
+    session.connection().execute(_INSERT, [
+        {"entity": entity, "entity_id": entity_id, "action": action, "changed": changed,
+         "at": at} for entity_id in entity_ids])
 
 
 def number(session: Session) -> None:

@@ -88,6 +88,12 @@ class Database:
             yield session
 
     @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction, for Core statements that need no ORM session."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads that need one statement each: every statement sees its own
         consistent snapshot, and none takes a lock (on SQLite, not the write lock either)."""

@@ -103,8 +103,8 @@ def _routes(resource: Resource) -> None:
     def create_item():
         body = parse_body(resource.create)
         prepared = crud.prepare(resource, body.model_dump())
-        with database().transaction() as session:
-            data = crud.to_json(resource, crud.create(session, resource, prepared))
+        with database().begin() as connection:
+            data = crud.to_json(resource, crud.create(connection, resource, prepared))
         return data, 201, {"Location": f"{bp.url_prefix}{base}/{data['id']}"}
 
     def list_items():

@@ -140,15 +140,15 @@ def _insert_statement(path: str) -> Insert:
     return insert(table).returning(*table.c)
 
 
-def create(session: Session, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Row:
+def create(connection: Connection, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Row:
     """Insert the row (one Core INSERT ... RETURNING, no ORM unit of work) and its event."""
     columns = {c: v for written in prepared.values() for c, v in written.items()}
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, **columns}
     parent_id = columns.get(resource.parent_field) if resource.parent_field else None
     with _constraints(resource, columns["name"], parent_id):
-        row = session.connection().execute(_insert_statement(resource.path), values).one()
-    events.append(session, resource.entity, [row.id], "created", sorted(prepared), now)
+        row = connection.execute(_insert_statement(resource.path), values).one()
+    events.append(connection, resource.entity, [row.id], "created", sorted(prepared), now)
     return row
 
 
@@ -171,7 +171,7 @@ def update(session: Session, resource: Resource, item_id: uuid.UUID,
     row.updated_at = now
     with _constraints(resource, name, parent_id):
         session.flush()
-    events.append(session, resource.entity, [row.id], "updated", changed, now)
+    events.append(session.connection(), resource.entity, [row.id], "updated", changed, now)
     return row
 
 
@@ -183,7 +183,7 @@ def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade:
         raise HasChildren(resource, *_direct_children(session, resource, item_id))
     now = utcnow()
     for member, ids in reversed(tree):  # children before their parents
-        events.append(session, member.entity, ids, "deleted", [], now)
+        events.append(session.connection(), member.entity, ids, "deleted", [], now)
         session.execute(sql_delete(member.model).where(member.model.id.in_(ids)))
     return sum(len(ids) for _, ids in tree)
 

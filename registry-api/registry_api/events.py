@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from mission_control.registry_models import RegistryEvent
@@ -46,10 +46,10 @@ _NUMBER_SQLITE = text("UPDATE registry_events SET position = id WHERE position I
 _INSERT = insert(RegistryEvent.__table__)
 
 
-def append(session: Session, entity: str, entity_ids: list[uuid.UUID], action: str,
+def append(connection: Connection, entity: str, entity_ids: list[uuid.UUID], action: str,
            changed: list[str], at: datetime) -> None:
-    """One event per id, written now, in the session's transaction."""
-    session.connection().execute(_INSERT, [
+    """One event per id, written now, in the connection's transaction."""
+    connection.execute(_INSERT, [
         {"entity": entity, "entity_id": entity_id, "action": action, "changed": changed,
          "at": at} for entity_id in entity_ids])
 

@@ -52,7 +52,7 @@ def _load_all(session: Session, key: str, items: list[dict[str, Any]], parent_id
         row_id = _existing(session, resource, fields["name"], parent_id)
         if row_id is None:
             body = resource.create.model_validate(fields)
-            row_id = crud.create(session, resource, crud.prepare(resource, body.model_dump())).id
+            row_id = crud.create(session.connection(), resource, crud.prepare(resource, body.model_dump())).id
             created[resource.path] = created.get(resource.path, 0) + 1
         for child_key in NESTED.get(key, ()):
             _load_all(session, child_key, item.get(child_key, []), row_id, created)

@@ -179,7 +179,9 @@ class VerifyPassword(BaseModel):
 
 
 class EventOut(BaseModel):
-    id: int = Field(description="the cursor: pass it as ?since= to read what follows")
+    id: int = Field(description="the event's position in the feed, and the cursor: pass it as "
+                                "?since= to read what follows. Positions only grow; an event "
+                                "appears once every transaction that could precede it has ended")
     entity: str
     entity_id: uuid.UUID
     action: str = Field(description="created, updated or deleted")

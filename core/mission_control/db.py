@@ -79,13 +79,17 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Its own small pool of autocommit connections: each statement is its own transaction
         # (no BEGIN or COMMIT round trips), and no connection switches modes per checkout.
-        self.reader = make_engine(url, isolation_level="AUTOCOMMIT", **engine_kwargs)
+        self.autocommitting = make_engine(url, isolation_level="AUTOCOMMIT", **engine_kwargs)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @property
+    def is_postgresql(self) -> bool:
+        return is_postgresql(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -94,10 +98,11 @@ class Database:
             yield connection
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reads that need one statement each: every statement sees its own
-        consistent snapshot, and none takes a lock (on SQLite, not the write lock either)."""
-        with self.reader.connect() as connection:
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection on which every statement is its own transaction: for reads of one
+        statement each (each sees one consistent snapshot, and on SQLite none takes the write
+        lock) and for writes that are a single statement. No BEGIN or COMMIT round trips."""
+        with self.autocommitting.connect() as connection:
             yield connection
 
     def ping(self) -> bool:
@@ -110,4 +115,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.reader.dispose()
+        self.autocommitting.dispose()

@@ -103,15 +103,14 @@ def _routes(resource: Resource) -> None:
     def create_item():
         body = parse_body(resource.create)
         prepared = crud.prepare(resource, body.model_dump())
-        with database().begin() as connection:
-            data = crud.to_json(resource, crud.create(connection, resource, prepared))
+        data = crud.to_json(resource, crud.create_alone(database(), resource, prepared))
         return data, 201, {"Location": f"{bp.url_prefix}{base}/{data['id']}"}
 
     def list_items():
         query = _query(query_model)
         filters = {k: v for k, v in query.model_dump(exclude={"limit", "offset", "sort"}).items()
                    if v is not None}
-        with database().read() as connection:
+        with database().autocommit() as connection:
             rows, total = crud.page(connection, resource, filters=filters, sort=query.sort,
                                     limit=query.limit, offset=query.offset)
         return {"items": [crud.to_json(resource, r) for r in rows], "total": total,
@@ -119,7 +118,7 @@ def _routes(resource: Resource) -> None:
 
     def get_item(item_id: str):
         parsed_id = crud.parse_id(resource, item_id)
-        with database().read() as connection:
+        with database().autocommit() as connection:
             row = crud.read(connection, resource, parsed_id)
         return crud.to_json(resource, row)
 
@@ -160,7 +159,7 @@ def verify_robot_password(item_id: str):
     robots = RESOURCES["robots"]
     parsed_id = crud.parse_id(robots, item_id)
     body = parse_body(VerifyPassword)
-    with database().read() as connection:
+    with database().autocommit() as connection:
         stored = crud.read(connection, robots, parsed_id).password_hash
     if not verify_password(stored, body.password):  # outside the transaction: it is slow
         return error_response(401, "wrong_password", "the password does not match")

@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Literal
 
 from sqlalchemy import (
-    Connection, DateTime, Insert, Row, Select, Uuid, bindparam, delete as sql_delete, func, insert,
+    Connection, DateTime, Executable, Row, Select, Uuid, bindparam, delete as sql_delete, func, insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from mission_control.db import violation
+from mission_control.db import Database, violation
 from mission_control.timeutil import utcnow
 
 from . import events
@@ -135,21 +135,39 @@ def page(connection: Connection, resource: Resource, *, filters: dict[str, Any],
 
 
 @functools.cache
-def _insert_statement(path: str) -> Insert:
-    table = RESOURCES[path].model.__table__
-    return insert(table).returning(*table.c)
+def _create_statement(path: str, columns: tuple[str, ...], postgresql: bool) -> Executable:
+    resource = RESOURCES[path]
+    table = resource.model.__table__
+    write = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    write = write.returning(*table.c)
+    return events.with_event(write, resource.entity, "created") if postgresql else write
 
 
 def create(connection: Connection, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Row:
-    """Insert the row (one Core INSERT ... RETURNING, no ORM unit of work) and its event."""
+    """Insert the row (Core INSERT ... RETURNING, no ORM unit of work) and its event; on
+    PostgreSQL both in one statement."""
     columns = {c: v for written in prepared.values() for c, v in written.items()}
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, **columns}
     parent_id = columns.get(resource.parent_field) if resource.parent_field else None
+    postgresql = connection.dialect.name == "postgresql"
+    statement = _create_statement(resource.path, tuple(sorted(values)), postgresql)
     with _constraints(resource, columns["name"], parent_id):
-        row = connection.execute(_insert_statement(resource.path), values).one()
+        if postgresql:
+            return connection.execute(statement, {**values, "event_changed": sorted(prepared),
+                                                  "event_at": now}).one()
+        row = connection.execute(statement, values).one()
     events.append(connection, resource.entity, [row.id], "created", sorted(prepared), now)
     return row
+
+
+def create_alone(database: Database, resource: Resource,
+                 prepared: dict[str, dict[str, Any]]) -> Row:
+    """``create`` in a transaction of its own. On PostgreSQL ``create`` is one statement, and
+    one statement is a transaction by itself: it runs on an autocommit connection, which saves
+    the BEGIN and COMMIT round trips."""
+    with (database.autocommit() if database.is_postgresql else database.begin()) as connection:
+        return create(connection, resource, prepared)
 
 
 def update(session: Session, resource: Resource, item_id: uuid.UUID,

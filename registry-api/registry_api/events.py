@@ -23,7 +23,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Select, String, bindparam, insert, literal, select, text
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session
 
 from mission_control.registry_models import RegistryEvent
@@ -49,9 +50,25 @@ _INSERT = insert(RegistryEvent.__table__)
 def append(connection: Connection, entity: str, entity_ids: list[uuid.UUID], action: str,
            changed: list[str], at: datetime) -> None:
     """One event per id, written now, in the connection's transaction."""
-    connection.execute(_INSERT, [
-        {"entity": entity, "entity_id": entity_id, "action": action, "changed": changed,
-         "at": at} for entity_id in entity_ids])
+    rows = [{"entity": entity, "entity_id": entity_id, "action": action, "changed": changed,
+             "at": at} for entity_id in entity_ids]
+    if rows:
+        connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)  # one: no executemany
+
+
+def with_event(write: ReturningInsert, entity: str, action: str) -> Select:
+    """PostgreSQL: ``write`` (an INSERT ... RETURNING of one row) and its event as one statement,
+    a data-modifying WITH, which PostgreSQL runs to completion although nothing reads it: one
+    round trip fewer per create than ``append``. Parameters: the write's, ``event_changed``
+    and ``event_at``; the result is the written row."""
+    written = write.cte("written")
+    table = RegistryEvent.__table__
+    event = insert(table).from_select(
+        ["entity", "entity_id", "action", "changed", "at"],
+        select(literal(entity, String), written.c.id, literal(action, String),
+               bindparam("event_changed", type_=table.c.changed.type),
+               bindparam("event_at", type_=table.c.at.type)))
+    return select(written).add_cte(event.cte("event"))
 
 
 def number(session: Session) -> None:

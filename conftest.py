@@ -73,6 +73,17 @@ def database_url(request, tmp_path_factory):
         cleanup()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """A new database of each backend with no tables yet, for tests of the migrations."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url, cleanup = _throwaway_postgres()
+    yield url
+    cleanup()
+
+
 def reset_database(database: Database) -> None:
     """Bring the database back to its freshly migrated content."""
     with database.transaction() as session:

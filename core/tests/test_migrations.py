@@ -1,0 +1,49 @@
+"""The Alembic migrations on both databases: down to nothing and up again, and the data step of
+0006 (events written before it get their feed position)."""
+
+from __future__ import annotations
+
+import uuid
+
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from mission_control.migrate import alembic_config, upgrade
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_every_migration_goes_down_and_up_again(empty_database_url):
+    upgrade(empty_database_url)
+    migrated = _tables(empty_database_url)
+    assert {"telecommands", "registry_events", "workers"} <= migrated
+    command.downgrade(alembic_config(empty_database_url), "base")
+    assert _tables(empty_database_url) == set()
+    upgrade(empty_database_url)
+    assert _tables(empty_database_url) == migrated
+
+
+def test_events_written_before_0006_keep_their_order_as_positions(empty_database_url):
+    upgrade(empty_database_url, "0005")
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            for action in ("created", "updated"):
+                connection.execute(text(
+                    "INSERT INTO registry_events (entity, entity_id, action, changed, at) "
+                    "VALUES ('workspace', :entity_id, :action, '[]', CURRENT_TIMESTAMP)"),
+                    {"entity_id": uuid.uuid4().hex, "action": action})
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT id, position, action FROM registry_events ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [(row.position, row.action) for row in rows] == [(rows[0].id, "created"),
+                                                            (rows[1].id, "updated")]

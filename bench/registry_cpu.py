@@ -19,14 +19,11 @@ import logging
 import os
 import pstats
 import time
-import uuid
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from run import BenchDatabase  # bench/run.py: the throwaway database
 from werkzeug.test import EnvironBuilder
 
 from mission_control.db import Database
-from mission_control.migrate import upgrade
 from mission_control.settings import Settings
 from registry_api.app import create_app
 
@@ -68,16 +65,12 @@ def main() -> None:
     parser.add_argument("count", nargs="?", type=int, default=2000)
     parser.add_argument("--profile", choices=("get", "list", "post"))
     options = parser.parse_args()
-    name = f"mc_bench_reg_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    bench_db = BenchDatabase(ADMIN_URL)
     try:
         logging.disable(logging.CRITICAL)
-        upgrade(url)
-        database = Database(url)
-        app = create_app(Settings(database_url=url), database=database)
+        bench_db.migrate()
+        database = Database(bench_db.url)
+        app = create_app(Settings(database_url=bench_db.url), database=database)
         kinds = _requests(app.test_client())
         for kind, request in kinds.items():
             if options.profile and kind != options.profile:
@@ -101,11 +94,7 @@ def main() -> None:
                 print(out.getvalue())
         database.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :n"), {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        bench_db.drop()
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ import resource
 import sys
 import uuid
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from run import BenchDatabase  # bench/run.py: the throwaway database
 
 from mission_control.db import Database
-from mission_control.migrate import upgrade
 from mission_control.settings import Settings
 from spacecraft.app import create_app
 
@@ -30,16 +28,12 @@ def cpu_seconds() -> float:
 
 
 def main(count: int) -> None:
-    name = f"mc_bench_sc_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    bench_db = BenchDatabase(ADMIN_URL)
     try:
         logging.disable(logging.CRITICAL)
-        upgrade(url)
-        database = Database(url)
-        client = create_app(Settings(database_url=url, max_stage_delay_s=0, execution_failure_rate=0),
+        bench_db.migrate()
+        database = Database(bench_db.url)
+        client = create_app(Settings(database_url=bench_db.url, max_stage_delay_s=0, execution_failure_rate=0),
                             database=database).test_client()
         for phase in ("warm-up", "measured"):
             ids = [str(uuid.uuid4()) for _ in range(count)]
@@ -56,11 +50,7 @@ def main(count: int) -> None:
               f"first GET {1000 * (polled - posted) / count:.2f} ms CPU (this process only)")
         database.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :n"), {"n": name})
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        bench_db.drop()
 
 
 if __name__ == "__main__":

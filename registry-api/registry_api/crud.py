@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Literal
 
 from sqlalchemy import (
-    Connection, DateTime, Executable, Row, Select, Uuid, bindparam, delete as sql_delete, func, insert,
-    select,
+    Connection, DateTime, Executable, Row, Select, Table, Uuid, bindparam, delete as sql_delete,
+    func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from mission_control.db import Database, violation
+from mission_control.db import Database, is_postgresql, violation
 from mission_control.timeutil import utcnow
 
 from . import events
@@ -84,7 +84,7 @@ def get(session: Session, resource: Resource, item_id: uuid.UUID, *, lock: bool 
 
 
 # -- reads: one prebuilt Core statement each, on a connection without a transaction -----------
-# (Database.read). Statements are built once per shape, so SQLAlchemy neither rebuilds nor
+# (Database.autocommit). Statements are built once per shape, so SQLAlchemy neither rebuilds nor
 # re-keys them per request; one statement means one consistent snapshot, and no BEGIN/COMMIT.
 
 @functools.cache
@@ -93,12 +93,15 @@ def _one_statement(path: str) -> Select:
     return select(table).where(table.c.id == bindparam("id"))
 
 
+def _filtered(query: Select, table: Table, filters: tuple[str, ...]) -> Select:
+    """``query`` restricted to rows whose ``filters`` columns equal same-named parameters."""
+    return query.where(*(table.c[column] == bindparam(column) for column in filters))
+
+
 @functools.cache
 def _page_statement(path: str, filters: tuple[str, ...], sort: Sort) -> Select:
     table = RESOURCES[path].model.__table__
-    query = select(table, func.count().over().label("total_matching"))
-    for column in filters:
-        query = query.where(table.c[column] == bindparam(column))
+    query = _filtered(select(table, func.count().over().label("total_matching")), table, filters)
     key = table.c[sort.lstrip("-")]
     order = (key.desc(), table.c.id.desc()) if sort.startswith("-") else (key, table.c.id)
     return query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
@@ -107,10 +110,7 @@ def _page_statement(path: str, filters: tuple[str, ...], sort: Sort) -> Select:
 @functools.cache
 def _count_statement(path: str, filters: tuple[str, ...]) -> Select:
     table = RESOURCES[path].model.__table__
-    query = select(func.count()).select_from(table)
-    for column in filters:
-        query = query.where(table.c[column] == bindparam(column))
-    return query
+    return _filtered(select(func.count()).select_from(table), table, filters)
 
 
 def read(connection: Connection, resource: Resource, item_id: uuid.UUID) -> Row:
@@ -150,14 +150,15 @@ def create(connection: Connection, resource: Resource, prepared: dict[str, dict[
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, **columns}
     parent_id = columns.get(resource.parent_field) if resource.parent_field else None
-    postgresql = connection.dialect.name == "postgresql"
+    changed = sorted(prepared)
+    postgresql = is_postgresql(connection)
     statement = _create_statement(resource.path, tuple(sorted(values)), postgresql)
     with _constraints(resource, columns["name"], parent_id):
         if postgresql:
-            return connection.execute(statement, {**values, "event_changed": sorted(prepared),
+            return connection.execute(statement, {**values, "event_changed": changed,
                                                   "event_at": now}).one()
         row = connection.execute(statement, values).one()
-    events.append(connection, resource.entity, [row.id], "created", sorted(prepared), now)
+    events.append(connection, resource.entity, [row.id], "created", changed, now)
     return row
 
 

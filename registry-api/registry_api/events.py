@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Select, String, bindparam, insert, literal, s
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session
 
+from mission_control.db import is_postgresql
 from mission_control.registry_models import RegistryEvent
 
 # Arbitrary constant naming the feed's numbering lock among PostgreSQL advisory locks.
@@ -73,7 +74,7 @@ def with_event(write: ReturningInsert, entity: str, action: str) -> Select:
 
 def number(session: Session) -> None:
     """Give a position to every event that no running transaction can still precede."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session.connection()):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NUMBERING_LOCK_KEY})
         session.execute(_NUMBER_POSTGRESQL)  # a new statement: its snapshot is after the lock
     else:

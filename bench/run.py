@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from loadgen import run_load  # noqa: E402
 from mission_control.catalog import validate_command  # noqa: E402
-from mission_control.lifecycle import Status  # noqa: E402
+from mission_control.status import Status  # noqa: E402
 from mission_control.migrate import upgrade  # noqa: E402
 from mission_control.models import SPACECRAFT_TARGET_ID, Telecommand, TelecommandHistory  # noqa: E402
 from mission_control.timeutil import utcnow  # noqa: E402

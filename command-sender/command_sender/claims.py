@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from mission_control.lifecycle import ACTIVE, Status
+from mission_control.status import ACTIVE, Status
 from mission_control.models import Target, Telecommand
 from mission_control.timeutil import utcnow
 

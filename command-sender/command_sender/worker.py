@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 
 from mission_control import heartbeat, lifecycle
 from mission_control.db import Database
-from mission_control.lifecycle import Status
+from mission_control.status import Status
 from mission_control.settings import Settings
 from mission_control.timeutil import utcnow
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from command_sender.worker import Worker
-from mission_control.lifecycle import ACTIVE
+from mission_control.status import ACTIVE
 from mission_control.models import Telecommand
 from mission_control.settings import Settings
 from spacecraft.app import create_app as create_spacecraft

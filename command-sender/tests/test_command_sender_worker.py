@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from mission_control import lifecycle
-from mission_control.lifecycle import FINAL, Status
+from mission_control.status import FINAL, Status
 from mission_control.models import Telecommand, TelecommandHistory, UplinkedCommand
 from mission_control.testing import gen_command, history_problems
 from mission_control.timeutil import utcnow

@@ -1,4 +1,6 @@
-"""The telecommand lifecycle: the only module that knows which status may follow which.
+"""The telecommand lifecycle applied to rows: status changes as conditional updates.
+
+Which status may follow which is ``status.ALLOWED``; this module makes the changes.
 
 Every change is one conditional UPDATE (``WHERE id = :id AND status = :expected``) plus a
 history row, in the caller's transaction. Two actors racing on the same command (an operator
@@ -9,7 +11,6 @@ and PostgreSQL alike because it relies on nothing but the atomicity of a single 
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -17,48 +18,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from .models import Telecommand, TelecommandHistory
+from .status import FINAL, IllegalTransition, Status, can_transition
 from .timeutil import utcnow
-
-
-class Status(enum.StrEnum):
-    READY = "READY"
-    TRANSMITTED = "TRANSMITTED"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-    EXECUTED = "EXECUTED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-
-ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED}),
-    Status.TRANSMITTED: frozenset({Status.ACKNOWLEDGED, Status.FAILED}),
-    Status.ACKNOWLEDGED: frozenset({Status.EXECUTED, Status.FAILED}),
-    Status.EXECUTED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
-
-FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
-ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
-
-
-class IllegalTransition(ValueError):
-    """A caller asked for a change the lifecycle never allows (a programming error)."""
-
-    def __init__(self, source: Status, target: Status) -> None:
-        super().__init__(f"{source} -> {target} is not an allowed transition")
-        self.source = source
-        self.target = target
-
-
-def can_transition(source: Status | str, target: Status | str) -> bool:
-    return Status(target) in ALLOWED[Status(source)]
 
 
 def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=None) -> None:
     """Append the history row that opens a command's timeline (no status -> READY)."""
-    from .models import TelecommandHistory
-
     session.execute(insert(TelecommandHistory.__table__), {
         "telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
         "at": at or utcnow(), "actor": actor, "reason": None})
@@ -67,53 +33,51 @@ def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=N
 def transition(
     session: Session,
     command_id: uuid.UUID,
-    source: Status,
-    target: Status,
+    from_status: Status,
+    to_status: Status,
     *,
     actor: str,
     reason: str | None = None,
     values: dict[str, Any] | None = None,
 ) -> bool:
-    """Move a command from ``source`` to ``target`` if it is still in ``source``.
+    """Move a command from ``from_status`` to ``to_status`` if it is still in ``from_status``.
 
     Returns True when this call made the change (and appended the history row), False when
-    the command was no longer in ``source`` (someone else won, or it does not exist). Extra
+    the command was no longer in ``from_status`` (someone else won, or it does not exist). Extra
     column ``values`` (a lease cleared, a next due time) are written in the same transaction.
     """
-    won = transition_many(session, source, target, {command_id: reason}, actor=actor,
+    won = transition_many(session, from_status, to_status, {command_id: reason}, actor=actor,
                           values={command_id: values} if values else None)
     return command_id in won
 
 
 def transition_many(
     session: Session,
-    source: Status,
-    target: Status,
+    from_status: Status,
+    to_status: Status,
     reasons: dict[uuid.UUID, str | None],
     *,
     actor: str,
     values: dict[uuid.UUID, dict[str, Any]] | None = None,
 ) -> set[uuid.UUID]:
-    """Move many commands from ``source`` to ``target``; return the ids that were still there.
+    """Move many commands from ``from_status`` to ``to_status``; return the ids that were still there.
 
     One conditional UPDATE ... RETURNING decides every race at once; the history rows (with
     each command's reason) and any per-command ``values`` are written for the winners only.
     """
-    from .models import Telecommand, TelecommandHistory
-
-    source, target = Status(source), Status(target)
-    if not can_transition(source, target):
-        raise IllegalTransition(source, target)
+    from_status, to_status = Status(from_status), Status(to_status)
+    if not can_transition(from_status, to_status):
+        raise IllegalTransition(from_status, to_status)
     if not reasons:
         return set()
     now = utcnow()
-    changes: dict[str, Any] = {"status": target.value, "updated_at": now}
-    if target in FINAL:
+    changes: dict[str, Any] = {"status": to_status.value, "updated_at": now}
+    if to_status in FINAL:
         changes.update(due_at=None, lease_owner=None, lease_expires_at=None)
     table = Telecommand.__table__
     won = set(session.scalars(
         update(table)
-        .where(table.c.id.in_(list(reasons)), table.c.status == source.value)
+        .where(table.c.id.in_(list(reasons)), table.c.status == from_status.value)
         .values(**changes)
         .returning(table.c.id)
     ))
@@ -134,13 +98,11 @@ def transition_many(
             update(table).where(table.c.id == bindparam("v_id"))
             .values({c: bindparam(f"v_{c}") for c in columns}), rows)
     session.execute(insert(TelecommandHistory), [
-        {"telecommand_id": cid, "from_status": source.value, "to_status": target.value,
+        {"telecommand_id": cid, "from_status": from_status.value, "to_status": to_status.value,
          "at": now, "actor": actor, "reason": reasons[cid]} for cid in won])
     return won
 
 
 def current_status(session: Session, command_id: uuid.UUID) -> Status | None:
-    from .models import Telecommand
-
     value = session.scalar(select(Telecommand.status).where(Telecommand.id == command_id))
     return Status(value) if value is not None else None

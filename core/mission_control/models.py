@@ -12,7 +12,7 @@ from sqlalchemy import (
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .lifecycle import Status
+from .status import Status
 from .timeutil import UTCDateTime, utcnow
 
 # BIGINT ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.

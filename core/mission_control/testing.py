@@ -5,7 +5,7 @@ import uuid
 
 from mission_control import lifecycle
 from mission_control.db import Database
-from mission_control.lifecycle import Status
+from mission_control.status import Status, can_transition
 from mission_control.models import SPACECRAFT_TARGET_ID, Telecommand
 from mission_control.timeutil import utcnow
 
@@ -45,7 +45,7 @@ def history_problems(database: Database) -> list[str]:
             continue
         for before, after in zip(history, history[1:]):
             if after.from_status != before.to_status or \
-                    not lifecycle.can_transition(after.from_status, after.to_status):
+                    not can_transition(after.from_status, after.to_status):
                 problems.append(f"{command_id}: {before.to_status} then "
                                 f"{after.from_status} -> {after.to_status}")
         if history[-1].to_status != status:

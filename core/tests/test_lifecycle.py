@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from mission_control import lifecycle
-from mission_control.lifecycle import ALLOWED, FINAL, IllegalTransition, Status
+from mission_control.status import ALLOWED, FINAL, IllegalTransition, Status
 from mission_control.models import Telecommand, TelecommandHistory
 
 from mission_control.testing import gen_command

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from mission_control.catalog import CatalogError, CommandSpec, commands_for
-from mission_control.lifecycle import FINAL, Status
+from mission_control.status import FINAL, Status
 from mission_control.models import Target, Telecommand
 from mission_control.timeutil import utcnow
 

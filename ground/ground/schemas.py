@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from mission_control.lifecycle import Status
+from mission_control.status import Status
 from mission_control.web import PlainText
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mission_control import lifecycle
 from mission_control.catalog import validate_command
-from mission_control.lifecycle import Status
+from mission_control.status import Status
 from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
 from mission_control.timeutil import isoformat, utcnow
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ground.app import create_app
 from mission_control.catalog import CATALOG
 from mission_control.db import Database
-from mission_control.lifecycle import Status
+from mission_control.status import Status
 from mission_control.models import Target, Telecommand, TelecommandHistory
 from mission_control.settings import Settings
 from mission_control.testing import gen_command

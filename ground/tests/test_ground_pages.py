@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ground import telecommands
 from ground.schemas import NewTelecommand
 from mission_control import lifecycle
-from mission_control.lifecycle import Status
+from mission_control.status import Status
 from mission_control.models import Target, Telecommand
 
 HTMX = {"HX-Request": "true"}

@@ -3,7 +3,7 @@
 import requests
 from sqlalchemy import func, select
 
-from mission_control.lifecycle import ACTIVE, FINAL
+from mission_control.status import ACTIVE, FINAL
 from mission_control.models import Telecommand, UplinkedCommand
 from mission_control.testing import history_problems
 

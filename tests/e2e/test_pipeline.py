@@ -3,7 +3,7 @@
 import requests
 from sqlalchemy import select
 
-from mission_control.lifecycle import FINAL, Status
+from mission_control.status import FINAL, Status
 from mission_control.models import UplinkedCommand
 from mission_control.testing import history_problems
 

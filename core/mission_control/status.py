@@ -1,0 +1,44 @@
+"""Telecommand statuses and which may follow which: the rule every other module imports.
+
+Plain data, no database: ``lifecycle`` applies these rules to rows, ``models`` uses the
+status strings, and neither needs the other to know them.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Status(enum.StrEnum):
+    READY = "READY"
+    TRANSMITTED = "TRANSMITTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    EXECUTED = "EXECUTED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED}),
+    Status.TRANSMITTED: frozenset({Status.ACKNOWLEDGED, Status.FAILED}),
+    Status.ACKNOWLEDGED: frozenset({Status.EXECUTED, Status.FAILED}),
+    Status.EXECUTED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
+ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
+
+
+class IllegalTransition(ValueError):
+    """A caller asked for a change the lifecycle never allows (a programming error)."""
+
+    def __init__(self, from_status: Status, to_status: Status) -> None:
+        super().__init__(f"{from_status} -> {to_status} is not an allowed transition")
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+def can_transition(from_status: Status | str, to_status: Status | str) -> bool:
+    return Status(to_status) in ALLOWED[Status(from_status)]

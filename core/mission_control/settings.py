@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(200, ge=1)
     worker_threads: int = Field(16, ge=1)
 
+    # The uplink protocol's batch forms (DESIGN.md): at most this many commands or ids per
+    # call, in a body of at most uplink_max_body_bytes (other bodies: max_body_bytes).
+    uplink_batch_max: int = Field(500, ge=1, le=10_000)
+    uplink_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     log_level: str = "INFO"
 

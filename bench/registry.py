@@ -23,27 +23,24 @@ During the module POST run a sampler counts the backends waiting for a heavyweig
 (pg_stat_activity, any lock type, e.g. an advisory lock serialising writes, a row or a
 transaction id), so the report shows whether locking, rather than the CPU, is the limit.
 
-The machinery (database, CPU accounting, load generators, report) is run.py's, loadgen.py's
-and wrk.py's.
-Run alone with ``python bench/registry.py [run.py options]`` (= ``run.py --phases registry``).
+The machinery (database, CPU accounting, load generators) is in common.py, loadgen.py and
+wrk.py. Run this phase alone with ``python -m bench.run --phases registry [options]``.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sys
 import threading
 import time
 from pathlib import Path
 
-import run  # bench/run.py, first: it puts the repository on sys.path for the imports below
-import wrk
-from loadgen import FixedRequest, run_load
-from run import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
 from sqlalchemy import text
-from wrk import WrkRequests, run_wrk
 
+from bench import wrk
+from bench.common import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
+from bench.loadgen import FixedRequest, run_load
+from bench.wrk import WrkRequests, run_wrk
 from tests.e2e.harness import start_system
 
 API = "/api/v1"
@@ -425,7 +422,3 @@ def table_rows(phase: dict, row) -> bool:
         row(f"  errors ({r['requests']:,} requests)", fmt(r["errors"]), "0", r["errors"] == 0)
         bad |= r["errors"] != 0
     return bad
-
-
-if __name__ == "__main__":
-    sys.exit(run.main(["--phases", "registry", *sys.argv[1:]]))

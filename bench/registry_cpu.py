@@ -1,6 +1,6 @@
 """CPU per request inside the registry app (no HTTP server, no other process measured).
 
-Usage: python bench/registry_cpu.py [N] [--profile get|list|post]   (PostgreSQL at
+Usage: python -m bench.registry_cpu [N] [--profile get|list|post]   (PostgreSQL at
 TEST_POSTGRES_ADMIN_URL; a throwaway database is created and dropped). Builds a level with 50
 robots over the API, then calls the WSGI app directly N times for each of GET one robot, GET a
 page of the level's 50 robots and POST a module, and prints the CPU this process spends per
@@ -20,7 +20,7 @@ import os
 import pstats
 import time
 
-from run import BenchDatabase  # bench/run.py: the throwaway database
+from bench.common import BenchDatabase
 from werkzeug.test import EnvironBuilder
 
 from mission_control.db import Database

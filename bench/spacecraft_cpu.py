@@ -1,6 +1,6 @@
 """CPU per uplink call inside the spacecraft app (no HTTP server, no other process measured).
 
-Usage: python bench/spacecraft_cpu.py [N]   (PostgreSQL at TEST_POSTGRES_ADMIN_URL; a
+Usage: python -m bench.spacecraft_cpu [N]   (PostgreSQL at TEST_POSTGRES_ADMIN_URL; a
 throwaway database is created and dropped). Prints the CPU this process spends per POST
 /commands and per first GET /commands/{id} (which executes the command).
 """
@@ -13,7 +13,7 @@ import resource
 import sys
 import uuid
 
-from run import BenchDatabase  # bench/run.py: the throwaway database
+from bench.common import BenchDatabase
 
 from mission_control.db import Database
 from mission_control.settings import Settings

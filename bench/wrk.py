@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from loadgen import LoadResult
+from bench.loadgen import LoadResult
 
 RESULT = "BENCH-WRK-RESULT "
 DRAINED = "BENCH-WRK-DRAINED "

@@ -1,13 +1,26 @@
 """The worker's SQL: draw transmit times, claim due commands under a lease, release them.
 
-A claim is one statement: an UPDATE of the rows picked by a sub-select, RETURNING what the
-worker needs. On PostgreSQL the sub-select takes ``FOR UPDATE SKIP LOCKED`` so replicas claim
-disjoint rows without waiting on each other; SQLite runs one writer at a time (the engine
-begins every transaction IMMEDIATE), which gives the same guarantee.
+A row tells what happens to it next (docs/lifecycle.md, "How the worker schedules a command"):
+
+| status       | lease_owner | next_step_at | what happens next                                  |
+|--------------|-------------|--------------|----------------------------------------------------|
+| READY        | -           | NULL         | ``schedule_new`` draws its transmit time            |
+| READY        | -           | t            | at t it is claimed, moved to TRANSMITTED and sent   |
+| TRANSMITTED  | -           | t            | at t it is sent again (a send failed; backoff)      |
+| ACKNOWLEDGED | -           | t            | at t the target is asked how far it got             |
+| any active   | w           | any          | worker w does the step; after lease_expires_at,    |
+|              |             |              | anyone may take it over and redo it                 |
+| final        | -           | NULL         | nothing, ever                                       |
+
+A claim is one UPDATE of the rows picked by a sub-select, RETURNING what the step needs. On
+PostgreSQL the sub-select takes ``FOR UPDATE SKIP LOCKED`` so replicas claim disjoint rows
+without waiting on each other; SQLite runs one writer at a time (the engine begins every
+transaction IMMEDIATE), which gives the same guarantee.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -17,22 +30,35 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from mission_control.status import ACTIVE, Status
 from mission_control.models import Target, Telecommand
+from mission_control.status import ACTIVE, Status
 from mission_control.timeutil import utcnow
 
+log = logging.getLogger("command_sender.claims")
+
 ACTIVE_VALUES = sorted(s.value for s in ACTIVE)
+TABLE = Telecommand.__table__
+RETURNED = (TABLE.c.id, TABLE.c.status, TABLE.c.target_id, TABLE.c.module_id,
+            TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts)
 
 
 @dataclass(frozen=True)
 class Claimed:
+    """A leased command with everything its step needs, the target's kind included."""
+
     id: uuid.UUID
     status: Status
     target_id: str
+    target_kind: str | None
     module_id: str | None
     command_name: str
     args: dict[str, Any]
     attempts: int
+
+    def uplink_body(self) -> dict[str, Any]:
+        """The command as the uplink protocol carries it."""
+        return {"id": str(self.id), "command_name": self.command_name, "args": self.args,
+                "module_id": self.module_id}
 
 
 def schedule_new(session: Session, max_delay_s: float, limit: int,
@@ -44,82 +70,96 @@ def schedule_new(session: Session, max_delay_s: float, limit: int,
     rng = rng or random.Random()
     # The status is rendered inline so both databases match it to the partial index
     # ix_telecommands_unscheduled (a bound parameter would hide the match from SQLite).
-    pick = (select(Telecommand.id)
-            .where(Telecommand.status == literal(Status.READY.value, literal_execute=True),
-                   Telecommand.due_at.is_(None))
-            .order_by(Telecommand.created_at)
+    pick = (select(TABLE.c.id)
+            .where(TABLE.c.status == literal(Status.READY.value, literal_execute=True),
+                   TABLE.c.transmit_at.is_(None))
+            .order_by(TABLE.c.created_at)
             .limit(limit).with_for_update(skip_locked=True))
     ids = session.scalars(pick).all()
     if not ids:
         return 0
     now = utcnow()
+    unscheduled = TABLE.c.transmit_at.is_(None)
+    if max_delay_s == 0:  # one statement instead of one per command
+        session.execute(update(TABLE).where(TABLE.c.id.in_(ids), unscheduled)
+                        .values(transmit_at=now, next_step_at=now))
+        return len(ids)
     session.connection().execute(
-        update(Telecommand.__table__)
-        .where(Telecommand.__table__.c.id == bindparam("cid"),
-               Telecommand.__table__.c.due_at.is_(None))
-        .values(due_at=bindparam("due")),
-        [{"cid": cid, "due": now + timedelta(seconds=rng.uniform(0, max_delay_s))} for cid in ids],
-    )
+        update(TABLE).where(TABLE.c.id == bindparam("v_id"), unscheduled)
+        .values(transmit_at=bindparam("v_at"), next_step_at=bindparam("v_at")),
+        [{"v_id": cid, "v_at": now + timedelta(seconds=rng.uniform(0, max_delay_s))}
+         for cid in ids])
     return len(ids)
 
 
 def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> list[Claimed]:
-    """Lease up to ``limit`` active commands whose next step is due.
+    """Lease up to ``limit`` active commands whose next step is due, or whose lease expired.
 
-    The lease moves the row's due time to the lease's expiry: a held row is simply not due,
-    so claims never wade through rows other workers hold, and a dead worker's rows become
-    due again on their own when the lease runs out.
+    Expired leases come first: their holder died (or was cut off) mid-step, and the step is
+    redone; that is safe because status changes are conditional and targets execute an id at
+    most once.
     """
     now = utcnow()
-    until = now + timedelta(seconds=lease_s)
-    table = Telecommand.__table__
-    due = (select(table.c.id)
-           .where(table.c.due_at <= now, table.c.status.in_(ACTIVE_VALUES))
-           .order_by(table.c.due_at).limit(limit)
-           .with_for_update(skip_locked=True))
-    rows = session.execute(
-        update(table).where(table.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=worker_id, lease_expires_at=until, due_at=until)
-        .returning(table.c.id, table.c.status, table.c.target_id, table.c.module_id,
-                   table.c.command_name, table.c.args, table.c.attempts)
-    ).all()
-    return [Claimed(r.id, Status(r.status), r.target_id, r.module_id, r.command_name,
-                    r.args or {}, r.attempts) for r in rows]
+    lease = {"lease_owner": worker_id, "lease_expires_at": now + timedelta(seconds=lease_s)}
+    active = TABLE.c.status.in_(ACTIVE_VALUES)
+    expired = (select(TABLE.c.id)
+               .where(TABLE.c.lease_owner.is_not(None), TABLE.c.lease_expires_at <= now, active)
+               .limit(limit).with_for_update(skip_locked=True))
+    rows = session.execute(update(TABLE).where(TABLE.c.id.in_(expired.scalar_subquery()))
+                           .values(**lease).returning(*RETURNED)).all()
+    if rows:
+        log.warning("worker %s takes over %d commands whose lease expired", worker_id, len(rows))
+    if len(rows) < limit:
+        due = (select(TABLE.c.id)
+               .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at <= now, active)
+               .order_by(TABLE.c.next_step_at).limit(limit - len(rows))
+               .with_for_update(skip_locked=True))
+        rows += session.execute(update(TABLE).where(TABLE.c.id.in_(due.scalar_subquery()))
+                                .values(**lease).returning(*RETURNED)).all()
+    if not rows:
+        return []
+    kinds = dict(session.execute(select(Target.id, Target.kind)
+                                 .where(Target.id.in_({r.target_id for r in rows}))).all())
+    return [Claimed(r.id, Status(r.status), r.target_id, kinds.get(r.target_id), r.module_id,
+                    r.command_name, r.args or {}, r.attempts) for r in rows]
 
 
 def reschedule(session: Session, worker_id: str,
                changes: list[tuple[Claimed, datetime, int]]) -> None:
-    """Release commands we still hold, each to be taken up again at its due time.
+    """Release commands we still hold, each to be taken up again at its next step time.
 
-    ``changes`` holds (command, due_at, attempts); a command whose status or owner changed
-    meanwhile (taken over after our lease expired) is left as it is.
+    ``changes`` holds (command, next_step_at, attempts); a command whose status or owner
+    changed meanwhile (taken over after our lease expired) is left as it is.
     """
     if not changes:
         return
-    table = Telecommand.__table__
     session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("v_id"), table.c.status == bindparam("v_status"),
-               table.c.lease_owner == worker_id)
-        .values(due_at=bindparam("v_due"), attempts=bindparam("v_attempts"),
+        update(TABLE)
+        .where(TABLE.c.id == bindparam("v_id"), TABLE.c.status == bindparam("v_status"),
+               TABLE.c.lease_owner == worker_id)
+        .values(next_step_at=bindparam("v_next"), attempts=bindparam("v_attempts"),
                 lease_owner=None, lease_expires_at=None),
-        [{"v_id": c.id, "v_status": c.status.value, "v_due": due, "v_attempts": attempts}
-         for c, due, attempts in changes])
+        [{"v_id": c.id, "v_status": c.status.value, "v_next": at, "v_attempts": attempts}
+         for c, at, attempts in changes])
 
 
 def release_all(session: Session, worker_id: str) -> int:
-    """Drop every lease this worker holds (on a clean stop), so others need not wait them out."""
+    """Drop every lease this worker holds (on a clean stop), so others need not wait them out.
+
+    The steps were not finished, so they are due again at once.
+    """
     result = session.execute(
-        update(Telecommand).where(Telecommand.lease_owner == worker_id)
-        .values(lease_owner=None, lease_expires_at=None, due_at=utcnow())
-        .execution_options(synchronize_session=False))
+        update(TABLE).where(TABLE.c.lease_owner == worker_id)
+        .values(lease_owner=None, lease_expires_at=None,
+                next_step_at=func.coalesce(TABLE.c.next_step_at, utcnow())))
     return result.rowcount
 
 
-def next_due(session: Session) -> datetime | None:
-    """The earliest time any command needs attention (its next step or its lease expiry)."""
-    return session.scalar(select(func.min(Telecommand.due_at)))
-
-
-def target_kinds(session: Session) -> dict[str, str]:
-    return {target_id: kind for target_id, kind in session.execute(select(Target.id, Target.kind))}
+def next_wakeup(session: Session) -> datetime | None:
+    """The earliest time any command needs attention: a next step, or a lease running out."""
+    step = session.scalar(select(func.min(TABLE.c.next_step_at))
+                          .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at.is_not(None)))
+    lease = session.scalar(select(func.min(TABLE.c.lease_expires_at))
+                           .where(TABLE.c.lease_owner.is_not(None)))
+    times = [t for t in (step, lease) if t is not None]
+    return min(times) if times else None

@@ -1,4 +1,4 @@
-"""HTTP client for the uplink protocol (DESIGN.md) spoken by the spacecraft and robot-server."""
+"""HTTP client for the uplink protocol (docs/uplink.md) spoken by the spacecraft and robot-server."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ class TargetReport:
     executions: int
 
 
+def _items(response: requests.Response, key: str, url: str) -> list[Any]:
+    """The list ``key`` of a JSON answer; TransientError when the answer is not readable."""
+    try:
+        items = response.json()[key]
+        if not isinstance(items, list):
+            raise TypeError(key)
+        return items
+    except (ValueError, KeyError, TypeError):
+        raise TransientError(f"unreadable answer from {url}") from None
+
+
 def _message(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -42,7 +53,7 @@ def _message(response: requests.Response) -> str:
 class Uplink:
     """Pooled, timed-out HTTP calls; retrying is the worker's business, not this client's."""
 
-    def __init__(self, settings: Settings, pool_size: int = 32) -> None:
+    def __init__(self, settings: Settings, pool_size: int = 8) -> None:
         self.settings = settings
         self.timeout = (min(2.0, settings.uplink_timeout_s), settings.uplink_timeout_s)
         self.session = requests.Session()
@@ -53,11 +64,10 @@ class Uplink:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def base_url(self, kind: str) -> str:
-        setting = UPLINK_SETTING.get(kind)
-        if setting is None:
-            raise PermanentError(f"no uplink for targets of kind {kind!r}")
-        return getattr(self.settings, setting).rstrip("/")
+    def base_url(self, kind: str | None) -> str | None:
+        """Where the uplink of a kind of target is served; None when no service carries it."""
+        setting = UPLINK_SETTING.get(kind or "")
+        return getattr(self.settings, setting).rstrip("/") if setting else None
 
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
@@ -68,27 +78,54 @@ class Uplink:
             raise TransientError(f"{method} {url}: {_message(response)}")
         return response
 
-    def send(self, kind: str, command: dict[str, Any]) -> None:
-        """POST /commands; returns once the target acknowledged (202) the command."""
-        url = f"{self.base_url(kind)}/commands"
-        response = self._call("POST", url, json=command)
-        if response.status_code not in (200, 201, 202):
-            raise PermanentError(f"target refused the command: {_message(response)}")
+    def send(self, base_url: str, commands: list[dict[str, Any]]) -> dict[str, str | None]:
+        """POST /commands (batch form): each id -> None when acknowledged, else the refusal.
 
-    def report(self, kind: str, command_id: str) -> TargetReport:
-        """GET /commands/{id}: the target's own view of the command."""
-        url = f"{self.base_url(kind)}/commands/{command_id}"
-        response = self._call("GET", url)
-        if response.status_code == 404:
-            raise PermanentError("the target has no record of the command")
+        Raises TransientError when the batch may be worth sending again, PermanentError when
+        the target refused the batch as a whole.
+        """
+        url = f"{base_url}/commands"
+        response = self._call("POST", url, json={"commands": commands})
+        if response.status_code not in (200, 201, 202):
+            raise PermanentError(f"target refused the commands: {_message(response)}")
+        items = _items(response, "acknowledgements", url)
+        answers: dict[str, str | None] = {}
+        try:
+            for item in items:
+                if item.get("acknowledged") is True:
+                    answers[str(item["id"])] = None
+                else:
+                    # The batch form's refusal of one command is the single form's 422.
+                    message = item.get("message") or item.get("error") or "refused"
+                    answers[str(item["id"])] = (f"target refused the command: HTTP 422: "
+                                                f"{str(message)[:300]}")
+        except (AttributeError, KeyError, TypeError):
+            raise TransientError(f"unreadable answer from {url}") from None
+        missing = {c["id"] for c in commands} - answers.keys()
+        if missing:
+            raise TransientError(f"{url} did not answer for {len(missing)} of the commands")
+        return answers
+
+    def query(self, base_url: str, ids: list[str]) -> dict[str, TargetReport | None]:
+        """POST /commands/query: each id -> the target's report, or None when it has none."""
+        url = f"{base_url}/commands/query"
+        response = self._call("POST", url, json={"ids": ids})
         if response.status_code != 200:
             raise PermanentError(f"unexpected answer: {_message(response)}")
+        reports: dict[str, TargetReport | None] = {}
         try:
-            body = response.json()
-            return TargetReport(state=str(body["state"]), detail=body.get("detail"),
-                                executions=int(body.get("executions", 0)))
-        except (ValueError, KeyError, TypeError):
-            raise TransientError(f"unreadable report from {url}") from None
+            for item in _items(response, "commands", url):
+                reports[str(item["id"])] = TargetReport(
+                    state=str(item["state"]), detail=item.get("detail"),
+                    executions=int(item.get("executions", 0)))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise TransientError(f"unreadable answer from {url}") from None
+        for unknown in _items(response, "unknown", url):
+            reports[str(unknown)] = None
+        missing = set(ids) - reports.keys()
+        if missing:
+            raise TransientError(f"{url} did not answer for {len(missing)} of the commands")
+        return reports
 
     def close(self) -> None:
         self.session.close()

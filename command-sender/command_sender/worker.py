@@ -1,24 +1,30 @@
-"""The command-sender loop: schedule, claim, transmit, follow up, each step crash-safe.
+"""The command-sender: schedule -> claim -> step -> record, over and over.
 
-Every step is driven by the row alone (status, due_at, lease), never by memory: a worker
-that dies mid-command leaves a lease that expires, and whoever claims the row next redoes
-the step. Redoing is harmless because every status change is a conditional update (the
-second attempt changes nothing) and targets execute a command id at most once.
+One loop thread writes the database, one transaction per pass; step threads only talk HTTP.
 
-Two kinds of thread share the work. The loop thread does all the database writing, one
-transaction per pass: it records what the step threads found out (acknowledgements,
-outcomes, retries), draws transmit times for new commands, claims due ones under a lease and
-moves the claimed READY ones to TRANSMITTED. Step threads only talk HTTP to targets. Batching
-the writes this way costs one commit per pass instead of one per transition.
+  schedule  READY commands without a transmit time get one, now + uniform(0,
+            MAX_TRANSMIT_DELAY_S). They stay READY, and cancellable, until then.
+  claim     commands whose next step is due (``next_step_at`` has come and nobody holds
+            them), or whose holder's lease ran out, are leased to this worker. Claimed READY
+            commands move to TRANSMITTED in the same transaction, committed before anything is
+            sent: a cancel racing the transmission has exactly one winner, and a crash after
+            the commit is covered by the lease (the next owner sends again).
+  step      the claimed commands, grouped per uplink into batches: TRANSMITTED ones are sent
+            (POST /commands), ACKNOWLEDGED ones are asked about (POST /commands/query).
+            Each command's finding becomes an Outcome.
+  record    the next pass writes the outcomes: ACKNOWLEDGED (ask again at next_step_at),
+            EXECUTED or FAILED as the target reports, or the same status again later (not
+            done yet, or a retry with backoff). The lease is released either way.
 
-Order of writes when transmitting: READY -> TRANSMITTED is committed *before* the HTTP
-request. That is what gives a cancel racing a transmission exactly one winner: once the
-worker has won the row it may send; if the operator won, the worker never sends. A crash
-between the commit and the request is covered by the lease: the next owner (re)sends.
+Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
+claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
+(the second one changes nothing) and targets execute a command id at most once. What a row's
+columns mean at each stage is tabled in ``claims``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -28,25 +34,27 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mission_control import heartbeat, lifecycle
 from mission_control.db import Database
-from mission_control.status import Status
 from mission_control.settings import Settings
+from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
 from . import claims
 from .claims import Claimed
-from .uplink import PermanentError, TransientError, Uplink
+from .stats import Stats
+from .uplink import PermanentError, TargetReport, TransientError, Uplink
 from .wakeup import Wakeup
 
 log = logging.getLogger("command_sender")
 
 MIN_POLL_S = 0.05    # a target that keeps saying "not yet" is asked at most this often
 MAX_BACKOFF_S = 30.0
+RELEASED = {"attempts": 0, "lease_owner": None, "lease_expires_at": None}
 
 
 def new_worker_id() -> str:
@@ -55,13 +63,22 @@ def new_worker_id() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a step found out: a status change, or (``target`` None) when to try again."""
+    """What a step found out: a new status, or (``to_status`` None) when to try again."""
 
     command: Claimed
-    target: Status | None
+    to_status: Status | None
     reason: str | None = None
-    due_at: datetime | None = None
+    next_step_at: datetime | None = None
     attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Commands with one uplink and one step: all to be sent, or all to be asked about."""
+
+    base_url: str
+    status: Status   # TRANSMITTED: send them; ACKNOWLEDGED: ask how far they got
+    commands: list[Claimed]
 
 
 class Worker:
@@ -71,15 +88,15 @@ class Worker:
         self.database = database or Database(settings.database_url, **_pool_for(settings))
         self.worker_id = worker_id or new_worker_id()
         self.rng = rng or random.Random()
-        self.uplink = Uplink(settings, pool_size=settings.worker_threads * 2)
+        self.uplink = Uplink(settings, pool_size=settings.worker_threads)
         self.stop_requested = threading.Event()
         self.wakeup = Wakeup(self.database, self.stop_requested)
+        self.stats = Stats()
         self._pool = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="step")
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self._in_flight: set[Future] = set()
         self._lock = threading.Lock()
-        self._kinds: dict[str, str] = {}
-        self._capacity = settings.worker_threads * 4  # claimed steps queued or running
+        self._in_flight = 0  # commands claimed whose outcome is not recorded yet
+        self._capacity = 2 * settings.worker_batch_size
         self._closed = False
         self._next_beat = 0.0  # monotonic time of the next heartbeat
 
@@ -87,23 +104,28 @@ class Worker:
 
     def run(self) -> None:
         """Work until stop() is called (SIGTERM); finish the steps under way, release leases."""
-        log.info("worker %s started (batch %d, %d threads)", self.worker_id,
-                 self.settings.worker_batch_size, self.settings.worker_threads)
+        log.info("worker %s started (claims of %d, uplink batches of %d, %d step threads)",
+                 self.worker_id, self.settings.worker_batch_size,
+                 self.settings.uplink_batch_max, self.settings.worker_threads)
         self.wakeup.start()
         try:
             while not self.stop_requested.is_set():
-                busy, next_due = self.run_once()
+                busy, next_wakeup = self.run_once()
                 if not busy:
-                    self.wakeup.wait(self._idle_timeout(next_due))
+                    started = time.perf_counter()
+                    self.wakeup.wait(self._idle_timeout(next_wakeup))
+                    self.stats.add("idle_s", time.perf_counter() - started)
+                self.stats.maybe_log(log, self.worker_id)
         finally:
             self.close()
 
     def run_once(self) -> tuple[bool, datetime | None]:
-        """One pass in one transaction: record outcomes, draw transmit times, claim, transmit.
+        """One pass in one transaction: record, schedule, claim, move claimed READY ones on.
 
-        Returns whether the pass claimed all it had room for (more may be waiting) and the
-        next time anything falls due.
+        Returns whether more work may be waiting right now, and the next time anything
+        falls due.
         """
+        started = time.perf_counter()
         outcomes = self._drain()
         room = self._room()
         beat_due = time.monotonic() >= self._next_beat
@@ -119,8 +141,8 @@ class Worker:
                 ready = {c.id: None for c in claimed if c.status is Status.READY}
                 transmitted = lifecycle.transition_many(
                     session, Status.READY, Status.TRANSMITTED, ready, actor=self.worker_id,
-                    values={cid: {"attempts": 0} for cid in ready})
-                next_due = claims.next_due(session)
+                    common={"attempts": 0})
+                next_wakeup = claims.next_wakeup(session)
         except Exception:
             # Nothing was written: the leases of these commands expire and their steps are
             # redone by whoever claims them next.
@@ -129,19 +151,21 @@ class Worker:
             return False, None
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S
-        for source, target, reason, command_id in moved:
-            _log_transition(command_id, source, target, reason)
+        self.stats.add("passes", 1)
+        self.stats.add("db_s", time.perf_counter() - started)
+        self.stats.add("claimed", len(claimed))
+        for from_status, to_status, reason, command_id in moved:
+            _log_transition(command_id, from_status, to_status, reason)
+        steps = []
         for command in claimed:
             if command.status is Status.READY:
                 if command.id not in transmitted:
-                    continue
+                    continue  # cancelled meanwhile: the lease went with the status change
                 _log_transition(command.id, Status.READY, Status.TRANSMITTED, None)
                 command = replace(command, status=Status.TRANSMITTED, attempts=0)
-            future = self._pool.submit(self.step, command)
-            with self._lock:
-                self._in_flight.add(future)
-            future.add_done_callback(self._done)
-        return bool(room) and len(claimed) == room, next_due
+            steps.append(command)
+        self._start(steps)
+        return bool(room) and len(claimed) == room or not self._outcomes.empty(), next_wakeup
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -159,9 +183,10 @@ class Worker:
                 moved = self._record(session, self._drain())
                 released = claims.release_all(session, self.worker_id)
                 heartbeat.beat(session, self.worker_id, stopped=True)
-            for source, target, reason, command_id in moved:
-                _log_transition(command_id, source, target, reason)
-            log.info("worker %s stopped; released %d leases", self.worker_id, released)
+            for from_status, to_status, reason, command_id in moved:
+                _log_transition(command_id, from_status, to_status, reason)
+            log.info("worker %s stopped; released %d leases; totals: %s", self.worker_id,
+                     released, self.stats.totals())
         except Exception:
             log.exception("worker %s: could not release leases; they will expire", self.worker_id)
         self.uplink.close()
@@ -172,88 +197,132 @@ class Worker:
             try:
                 outcomes.append(self._outcomes.get_nowait())
             except queue.Empty:
-                return outcomes
+                break
+        if outcomes:
+            with self._lock:
+                self._in_flight -= len(outcomes)
+        return outcomes
 
     def _record(self, session, outcomes: list[Outcome]) -> list[tuple]:
         """Write the step threads' findings; return the transitions made, for the log."""
         groups: dict[tuple[Status, Status], list[Outcome]] = defaultdict(list)
         later = []
         for outcome in outcomes:
-            if outcome.target is None:
-                later.append((outcome.command, outcome.due_at, outcome.attempts))
+            if outcome.to_status is None:
+                later.append((outcome.command, outcome.next_step_at, outcome.attempts))
             else:
-                groups[(outcome.command.status, outcome.target)].append(outcome)
+                groups[(outcome.command.status, outcome.to_status)].append(outcome)
         claims.reschedule(session, self.worker_id, later)
         moved = []
-        for (source, target), group in groups.items():
+        for (from_status, to_status), group in groups.items():
             reasons = {o.command.id: o.reason for o in group}
-            values = {o.command.id: {"attempts": 0, "due_at": o.due_at,
-                                     "lease_owner": None, "lease_expires_at": None}
-                      for o in group if o.due_at is not None}
-            won = lifecycle.transition_many(session, source, target, reasons,
-                                            actor=self.worker_id, values=values)
-            moved.extend((source, target, reasons[cid], cid) for cid in won)
+            values = {o.command.id: {"next_step_at": o.next_step_at}
+                      for o in group if o.next_step_at is not None}
+            won = lifecycle.transition_many(session, from_status, to_status, reasons,
+                                            actor=self.worker_id, values=values, common=RELEASED)
+            moved.extend((from_status, to_status, reasons[cid], cid) for cid in won)
+        self.stats.add("recorded", len(outcomes))
         return moved
 
     def _room(self) -> int:
         with self._lock:
-            busy = len(self._in_flight)
+            busy = self._in_flight
         return max(0, min(self.settings.worker_batch_size, self._capacity - busy))
 
-    def _done(self, future: Future) -> None:
-        with self._lock:
-            self._in_flight.discard(future)
-        self.wakeup.poke()
-
-    def _idle_timeout(self, next_due: datetime | None) -> float:
+    def _idle_timeout(self, next_wakeup: datetime | None) -> float:
         if not self._outcomes.empty():
             return 0.0
-        if self._room() == 0:
-            # Every slot is busy: due rows must wait for one, and a finishing step pokes us.
-            # Waiting for next_due (already past) would spin on the database meanwhile.
+        if self._room() == 0 or next_wakeup is None:
+            # With every slot busy, due rows wait for a slot, and a finishing step pokes us.
             return self.settings.poll_interval_s
-        if next_due is None:
-            return self.settings.poll_interval_s
-        return max(0.0, min(self.settings.poll_interval_s, (next_due - utcnow()).total_seconds()))
+        return max(0.0, min(self.settings.poll_interval_s,
+                            (next_wakeup - utcnow()).total_seconds()))
 
-    # -- one step of one command (HTTP only; the loop writes the outcome) -------------------
+    # -- steps: HTTP only; the loop writes what they found out -------------------------------
 
-    def step(self, command: Claimed) -> None:
-        """Advance one claimed command by one step, according to its status."""
-        try:
-            if command.status is Status.TRANSMITTED:
-                outcome = self._send(command)
-            elif command.status is Status.ACKNOWLEDGED:
-                outcome = self._follow_up(command)
+    def _start(self, commands: list[Claimed]) -> None:
+        """Hand the claimed commands to step threads, one batch per uplink and step."""
+        with self._lock:
+            self._in_flight += len(commands)
+        for batch in self._batches(commands):
+            self._pool.submit(self.step, batch)
+
+    def _batches(self, commands: list[Claimed]) -> list[Batch]:
+        groups: dict[tuple[str, Status], list[Claimed]] = defaultdict(list)
+        for command in commands:
+            base_url = self.uplink.base_url(command.target_kind)
+            if base_url is None:
+                self._outcomes.put(Outcome(
+                    command, Status.FAILED,
+                    f"no uplink for target {command.target_id!r} (kind {command.target_kind!r})"))
             else:
-                return
-        except Exception:
-            # The lease will expire and the step be retried by whoever claims the row.
-            log.exception("command %s: step failed in state %s", command.id, command.status)
-            return
-        self._outcomes.put(outcome)
+                groups[(base_url, command.status)].append(command)
+        batches = []
+        for (base_url, status), group in groups.items():
+            batches.extend(Batch(base_url, status, chunk) for chunk in self._chunks(group))
+        return batches
 
-    def _send(self, command: Claimed) -> Outcome:
-        payload = {"id": str(command.id), "command_name": command.command_name,
-                   "args": command.args, "module_id": command.module_id}
-        try:
-            self.uplink.send(self._kind(command.target_id), payload)
-        except TransientError as error:
-            return self._retry_or_fail(command, f"no acknowledgement: {error}")
-        except PermanentError as error:
-            return Outcome(command, Status.FAILED, str(error))
-        return Outcome(command, Status.ACKNOWLEDGED, due_at=self._stage_due())
+    def _chunks(self, commands: list[Claimed]) -> list[list[Claimed]]:
+        """At most uplink_batch_max commands, and a body well under the target's limit."""
+        budget = self.settings.uplink_max_body_bytes // 2
+        chunks: list[list[Claimed]] = [[]]
+        size = 0
+        for command in commands:
+            length = len(json.dumps(command.args)) + 200
+            if chunks[-1] and (len(chunks[-1]) >= self.settings.uplink_batch_max
+                               or size + length > budget):
+                chunks.append([])
+                size = 0
+            chunks[-1].append(command)
+            size += length
+        return [chunk for chunk in chunks if chunk]
 
-    def _follow_up(self, command: Claimed) -> Outcome:
+    def step(self, batch: Batch) -> None:
+        """Send or ask about one batch; every command in it gets an outcome, whatever happens."""
+        started = time.perf_counter()
         try:
-            report = self.uplink.report(self._kind(command.target_id), str(command.id))
+            if batch.status is Status.TRANSMITTED:
+                outcomes = self._send(batch)
+                self.stats.add("sent", len(batch.commands))
+            else:
+                outcomes = self._ask(batch)
+                self.stats.add("asked", len(batch.commands))
+        except Exception:  # a bug, not the target: try again after a backoff
+            log.exception("worker %s: step of %d commands failed", self.worker_id,
+                          len(batch.commands))
+            outcomes = [self._retry_or_fail(c, "the worker's step failed") for c in batch.commands]
+        self.stats.add("http_s", time.perf_counter() - started)
+        self.stats.add("batches", 1)
+        for outcome in outcomes:
+            self._outcomes.put(outcome)
+        self.wakeup.poke()
+
+    def _send(self, batch: Batch) -> list[Outcome]:
+        try:
+            answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands])
         except TransientError as error:
-            return self._retry_or_fail(command, f"lost contact: {error}")
+            return [self._retry_or_fail(c, f"no acknowledgement: {error}") for c in batch.commands]
         except PermanentError as error:
-            return Outcome(command, Status.FAILED, str(error))
+            return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
+        return [Outcome(c, Status.ACKNOWLEDGED, next_step_at=self._stage_due())
+                if answers[str(c.id)] is None else Outcome(c, Status.FAILED, answers[str(c.id)])
+                for c in batch.commands]
+
+    def _ask(self, batch: Batch) -> list[Outcome]:
+        try:
+            reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands])
+        except TransientError as error:
+            return [self._retry_or_fail(c, f"lost contact: {error}") for c in batch.commands]
+        except PermanentError as error:
+            return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
+        return [self._after_report(c, reports[str(c.id)]) for c in batch.commands]
+
+    def _after_report(self, command: Claimed, report: TargetReport | None) -> Outcome:
+        if report is None:
+            return Outcome(command, Status.FAILED, "the target has no record of the command")
         if report.state in (Status.EXECUTED.value, Status.FAILED.value):
             return Outcome(command, Status(report.state), report.detail)
-        return Outcome(command, None, due_at=self._stage_due())
+        return Outcome(command, None, next_step_at=self._stage_due())
 
     def _retry_or_fail(self, command: Claimed, reason: str) -> Outcome:
         """Back off exponentially; after max_send_attempts give up with the reason."""
@@ -264,29 +333,21 @@ class Worker:
         delay *= self.rng.uniform(0.5, 1.0)
         log.warning("command %s: %s; attempt %d of %d, next in %.2fs", command.id, reason,
                     attempts, self.settings.max_send_attempts, delay)
-        return Outcome(command, None, due_at=utcnow() + timedelta(seconds=delay),
+        return Outcome(command, None, next_step_at=utcnow() + timedelta(seconds=delay),
                        attempts=attempts)
 
     def _stage_due(self) -> datetime:
         delay = max(MIN_POLL_S, self.rng.uniform(0, self.settings.max_stage_delay_s))
         return utcnow() + timedelta(seconds=delay)
 
-    def _kind(self, target_id: str) -> str:
-        kind = self._kinds.get(target_id)
-        if kind is None:
-            with self.database.transaction() as session:
-                self._kinds = claims.target_kinds(session)
-            kind = self._kinds.get(target_id)
-            if kind is None:
-                raise PermanentError(f"unknown target {target_id!r}")
-        return kind
 
-
-def _log_transition(command_id, source: Status, target: Status, reason: str | None) -> None:
-    log.info("command %s %s -> %s%s", command_id, source, target, f" ({reason})" if reason else "")
+def _log_transition(command_id, from_status: Status, to_status: Status,
+                    reason: str | None) -> None:
+    log.info("command %s %s -> %s%s", command_id, from_status, to_status,
+             f" ({reason})" if reason else "")
 
 
 def _pool_for(settings: Settings) -> dict:
     if settings.database_url.startswith("sqlite"):
         return {}
-    return {"pool_size": settings.worker_threads + 2, "max_overflow": 4}
+    return {"pool_size": 4, "max_overflow": 4}

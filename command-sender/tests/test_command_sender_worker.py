@@ -48,7 +48,8 @@ def test_a_new_command_gets_a_transmit_time_and_stays_cancellable_until_then(dat
     worker.run_once()
     scheduled = command(database, command_id)
     assert scheduled.status == Status.READY
-    assert before <= scheduled.due_at <= utcnow() + timedelta(seconds=60)
+    assert before <= scheduled.transmit_at <= utcnow() + timedelta(seconds=60)
+    assert scheduled.next_step_at == scheduled.transmit_at and scheduled.lease_owner is None
     with database.transaction() as session:
         assert lifecycle.transition(session, command_id, Status.READY, Status.CANCELLED, actor="op")
     assert uplinked(database, command_id) is None
@@ -58,7 +59,7 @@ def test_transmit_times_are_spread_over_the_whole_window(database, make_worker):
     ids = [gen_command(database) for _ in range(60)]
     make_worker(max_transmit_delay_s=100).run_once()
     now = utcnow()
-    offsets = [(command(database, i).due_at - now).total_seconds() for i in ids]
+    offsets = [(command(database, i).transmit_at - now).total_seconds() for i in ids]
     assert min(offsets) < 30 and max(offsets) > 70 and all(-5 < o <= 100 for o in offsets)
 
 
@@ -118,7 +119,7 @@ def test_expired_lease_of_a_dead_worker_is_taken_over(database, make_worker, run
     with database.transaction() as session:
         expired = utcnow() - timedelta(seconds=1)  # a held row is due when its lease expires
         session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
-            due_at=expired, lease_owner="dead-worker", lease_expires_at=expired))
+            next_step_at=expired, lease_owner="dead-worker", lease_expires_at=expired))
     with running(make_worker()):
         settle(database)
     assert command(database, command_id).status == Status.EXECUTED
@@ -130,7 +131,7 @@ def test_a_live_lease_is_left_alone(database, make_worker):
     with database.transaction() as session:
         held_until = utcnow() + timedelta(minutes=5)
         session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
-            due_at=held_until, lease_owner="other-worker", lease_expires_at=held_until))
+            next_step_at=held_until, lease_owner="other-worker", lease_expires_at=held_until))
     worker = make_worker()
     worker.run_once()
     worker.close()
@@ -143,7 +144,7 @@ def test_clean_stop_releases_the_leases_it_holds(database, make_worker):
     command_id = gen_command(database, status=Status.ACKNOWLEDGED)
     with database.transaction() as session:
         session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
-            due_at=utcnow() + timedelta(minutes=5), lease_owner="me", lease_expires_at=utcnow() + timedelta(minutes=5)))
+            next_step_at=utcnow() + timedelta(minutes=5), lease_owner="me", lease_expires_at=utcnow() + timedelta(minutes=5)))
     worker = make_worker(worker_id=None)
     with database.transaction() as session:
         session.execute(update(Telecommand).values(lease_owner=worker.worker_id))

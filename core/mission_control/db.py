@@ -47,6 +47,10 @@ def make_engine(url: str, **kwargs) -> Engine:
     # restart fails one statement (answered 503, or the worker's pass is retried) and
     # SQLAlchemy then replaces the whole pool.
     kwargs.setdefault("pool_recycle", 1800)
+    # An UPDATE run with many parameter sets (the worker's per-command times) goes out in
+    # pages of statements, not one round trip each; INSERTs keep multi-row VALUES.
+    if parsed.get_driver_name() == "psycopg2":
+        kwargs.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, **kwargs)
 
 

@@ -59,11 +59,14 @@ def transition_many(
     *,
     actor: str,
     values: dict[uuid.UUID, dict[str, Any]] | None = None,
+    common: dict[str, Any] | None = None,
 ) -> set[uuid.UUID]:
-    """Move many commands from ``from_status`` to ``to_status``; return the ids that were still there.
+    """Move many commands from ``from_status`` to ``to_status``; return the ids still there.
 
-    One conditional UPDATE ... RETURNING decides every race at once; the history rows (with
-    each command's reason) and any per-command ``values`` are written for the winners only.
+    One conditional UPDATE ... RETURNING decides every race at once and writes the ``common``
+    column values; per-command ``values`` and reasons, and the history rows, are written for
+    the winners only. When every command gets the same values and reason (a batch that went
+    well), they go into that one UPDATE too.
     """
     from_status, to_status = Status(from_status), Status(to_status)
     if not can_transition(from_status, to_status):
@@ -71,9 +74,16 @@ def transition_many(
     if not reasons:
         return set()
     now = utcnow()
-    changes: dict[str, Any] = {"status": to_status.value, "updated_at": now}
+    changes: dict[str, Any] = {**(common or {}), "status": to_status.value, "updated_at": now}
     if to_status in FINAL:
-        changes.update(due_at=None, lease_owner=None, lease_expires_at=None)
+        changes.update(next_step_at=None, lease_owner=None, lease_expires_at=None)
+    extras = {cid: {**((values or {}).get(cid) or {}),
+                    **({"status_reason": reason} if reason is not None else {})}
+              for cid, reason in reasons.items()}
+    first = next(iter(extras.values()))
+    if all(extra == first for extra in extras.values()):
+        changes.update(first)
+        extras = {}
     table = Telecommand.__table__
     won = set(session.scalars(
         update(table)
@@ -87,9 +97,7 @@ def transition_many(
     # column names in an UPDATE, hence the v_ prefix).
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for cid in won:
-        extra = dict((values or {}).get(cid) or {})
-        if reasons[cid] is not None:
-            extra["status_reason"] = reasons[cid]
+        extra = extras.get(cid)
         if extra:
             by_columns[tuple(sorted(extra))].append(
                 {"v_id": cid, **{f"v_{k}": v for k, v in extra.items()}})
@@ -97,7 +105,7 @@ def transition_many(
         session.connection().execute(
             update(table).where(table.c.id == bindparam("v_id"))
             .values({c: bindparam(f"v_{c}") for c in columns}), rows)
-    session.execute(insert(TelecommandHistory), [
+    session.execute(insert(TelecommandHistory.__table__), [
         {"telecommand_id": cid, "from_status": from_status.value, "to_status": to_status.value,
          "at": now, "actor": actor, "reason": reasons[cid]} for cid in won])
     return won

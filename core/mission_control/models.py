@@ -41,16 +41,22 @@ class Target(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# The partial indexes of the worker's claims (migration 0007).
+UNSCHEDULED = "status = 'READY' AND transmit_at IS NULL"
+DUE = "next_step_at IS NOT NULL AND lease_owner IS NULL"
+HELD = "lease_owner IS NOT NULL"
+
+
 class Telecommand(Base):
     __tablename__ = "telecommands"
     __table_args__ = (Index("ix_telecommands_status_created", "status", "created_at"),
                       Index("ix_telecommands_created", "created_at"),
                       Index("ix_telecommands_unscheduled", "created_at",
-                            postgresql_where=text("status = 'READY' AND due_at IS NULL"),
-                            sqlite_where=text("status = 'READY' AND due_at IS NULL")),
-                      Index("ix_telecommands_due", "due_at",
-                            postgresql_where=text("due_at IS NOT NULL"),
-                            sqlite_where=text("due_at IS NOT NULL")))
+                            postgresql_where=text(UNSCHEDULED), sqlite_where=text(UNSCHEDULED)),
+                      Index("ix_telecommands_next_step", "next_step_at",
+                            postgresql_where=text(DUE), sqlite_where=text(DUE)),
+                      Index("ix_telecommands_lease", "lease_expires_at",
+                            postgresql_where=text(HELD), sqlite_where=text(HELD)))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     target_id: Mapped[str] = mapped_column(ForeignKey("targets.id"), index=True)
@@ -63,10 +69,12 @@ class Telecommand(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Worker bookkeeping: when the next step is due (NULL on a new command until the worker
-    # draws its transmit time, and on final commands; while a worker holds the row, its lease
-    # expiry), who holds the row and until when, how many sends were tried.
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The worker's schedule (docs/lifecycle.md): the drawn transmit time; when the worker next
+    # acts on the command (NULL: final, or READY and not yet scheduled); who is acting on it
+    # now and until when (a lease: when it expires unreleased, another worker redoes the
+    # step); how many sends or reports of the current step failed.
+    transmit_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,7 +19,8 @@ def gen_command(database: Database, *, status: Status = Status.READY, command_na
         session.add(Telecommand(id=command_id, target_id=SPACECRAFT_TARGET_ID,
                                 command_name=command_name, args=args or {}, status=status.value,
                                 operator="tester", created_at=now, updated_at=now,
-                                due_at=now if due_now else None))
+                                transmit_at=now if due_now else None,
+                                next_step_at=now if due_now else None))
         session.flush()
         lifecycle.record_creation(session, command_id, actor="tester", at=now)
     return command_id

@@ -35,7 +35,7 @@ def test_allowed_transition_changes_status_and_appends_history(database, source,
         assert (last.from_status, last.to_status, last.actor, last.reason) == (source, target, "t", "why")
         assert last.at.tzinfo is not None
         if target in FINAL:
-            assert command.lease_owner is None and command.due_at is None
+            assert command.lease_owner is None and command.next_step_at is None
 
 
 @pytest.mark.parametrize("source,target", FORBIDDEN_PAIRS, ids=lambda s: str(s))

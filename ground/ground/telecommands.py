@@ -151,7 +151,7 @@ def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, An
         "status": command.status, "status_reason": command.status_reason,
         "operator": command.operator, "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),
-        "transmit_at": isoformat(command.due_at) if command.status == Status.READY else None,
+        "transmit_at": isoformat(command.transmit_at) if command.status == Status.READY else None,
     }
     if with_history:
         data["history"] = [

@@ -1,17 +1,10 @@
 """bench/wrk.py's pure parts: Lua literals, request templates, and the result line of done()."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = str(Path(__file__).resolve().parents[2] / "bench")
-sys.path.insert(0, BENCH)           # bench/ is not a package; keep its run.py etc. off the path
-try:
-    import wrk
-finally:
-    sys.path.remove(BENCH)
+from bench import wrk
 
 
 def test_lua_string_escapes_quotes_backslashes_and_non_ascii_bytes():

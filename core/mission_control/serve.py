@@ -30,6 +30,11 @@ def bind_address(url: str) -> str:
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
 
 
+def database_address(url: str) -> str:
+    """A database URL fit to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def addresses(settings) -> str:
     """What `make run` prints first: where to point a browser or curl."""
     lines = ["Mission Control is starting (Ctrl-C stops every service):"]
@@ -37,7 +42,7 @@ def addresses(settings) -> str:
         lines.append(f"  {service:<14} {getattr(settings, setting)}")
     lines.append(f"  {'command-sender':<14} (worker, no port)")
     lines.append(f"  operator page  {settings.ground_url}/   API docs: {settings.ground_url}/docs")
-    lines.append(f"  database       {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    lines.append(f"  database       {database_address(settings.database_url)}")
     return "\n".join(lines)
 
 

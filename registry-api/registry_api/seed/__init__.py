@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from mission_control.db import Database
 from mission_control.logs import configure_logging
+from mission_control.serve import database_address
 from mission_control.settings import get_settings
 
 from .. import crud
 from ..resources import RESOURCES, Resource
 
 DEMO = Path(__file__).with_name("demo.json")
-log = logging.getLogger(__name__)
 
 # The JSON key holding each resource's children, and the resource they are.
 NESTED = {"workspaces": ("projects",), "projects": ("levels",),
@@ -73,10 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     settings = get_settings()
     configure_logging("registry-seed", settings.log_level)
-    database = Database(options.database_url or settings.database_url)
+    url = options.database_url or settings.database_url
+    database = Database(url)
     try:
         created = load(database, json.loads(options.file.read_text()))
     finally:
         database.dispose()
-    log.info("seeded %s: %s", options.file.name,
-             ", ".join(f"{n} {p}" for p, n in created.items()) or "nothing new")
+    # Printed, like `make run`'s banner: which database was seeded is what a user needs to see.
+    print(f"seeded {options.file.name} into {database_address(url)}: "
+          + (", ".join(f"{n} {p}" for p, n in created.items()) or "nothing new"))

@@ -86,8 +86,16 @@ def test_lifecycle_page_lists_the_statuses_and_transitions_of_the_status_module(
     assert {r["final"] for r in rows} == {"yes", "no"}
 
 
-def test_lifecycle_page_leaves_the_worker_schedule_to_the_lead():
-    assert "TODO" in section(page("lifecycle.md"), "How the worker schedules a command")
+def test_lifecycle_page_names_the_workers_columns_as_the_schema_has_them():
+    from mission_control.models import Telecommand
+
+    tables = re.findall(r"((?:^\|.*\n)+)", section(page("lifecycle.md"),
+                                                    "How the worker schedules a command"), re.M)
+    documented = {row.split("|")[1].strip().strip("`") for row in tables[0].splitlines()[2:]}
+    columns = set(Telecommand.__table__.c.keys())
+    assert documented <= columns
+    assert {"transmit_at", "next_step_at", "lease_owner", "lease_expires_at"} <= documented
+    assert "due_at" not in columns
 
 
 def test_uplink_target_states_end_in_the_lifecycles_own_final_statuses():

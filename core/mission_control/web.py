@@ -52,7 +52,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code == 413:
-            message = f"request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes"
+            message = f"request body is larger than {request.max_content_length} bytes"
         else:
             message = error.description or error.name
         response = error_response(error.code or 500,

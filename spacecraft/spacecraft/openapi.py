@@ -148,7 +148,8 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
             "/commands/{command_id}": {"get": {
                 "summary": "A command's state on board; read only",
                 "description": "Never executes anything: the executor runs commands when "
-                               "their time comes.",
+                               "their time comes. (A command whose id is `query` is read with "
+                               "POST /commands/query.)",
                 "operationId": "getCommand",
                 "parameters": [command_id],
                 "responses": {"200": _json(_ref("CommandReport"), "the command"),

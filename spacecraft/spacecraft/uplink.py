@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 from pydantic import ValidationError
+from werkzeug.routing import PathConverter
 
 from mission_control.catalog import CatalogError, validate_command
 from mission_control.settings import Settings
@@ -18,6 +19,17 @@ from .schemas import (
 )
 
 bp = Blueprint("uplink", __name__)
+
+
+class CommandIdConverter(PathConverter):
+    """A command id in a path: anything but ``query``, which names POST /commands/query (so
+    that path does not also answer GET, and says so in its Allow header)."""
+
+    regex = r"(?!query\Z)[^/].*?"
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("command_id",
+                                                                     CommandIdConverter))
 
 
 def onboard() -> Onboard:
@@ -133,7 +145,7 @@ def query_commands():
                        unknown=[i for i in wanted if i not in reports]).model_dump(mode="json")
 
 
-@bp.get("/commands/<path:command_id>")
+@bp.get("/commands/<command_id:command_id>")
 def command_report(command_id: str):
     """A command's state on board; read only."""
     report = None

@@ -38,6 +38,7 @@ SIMULATED_FAILURE = "simulated execution failure"
 # A thread started on demand (outside gunicorn) ends after this long with nothing to do;
 # the next receipt starts it again.
 IDLE_EXIT_S = 2.0
+RETRY_S = 1.0  # after a failed pass; a pass fails as a whole, so nothing is lost meanwhile
 
 _commands = UplinkedCommand.__table__
 _state = SpacecraftState.__table__
@@ -131,12 +132,12 @@ class Executor:
         failed = sum(len(ids) for detail, ids in outcomes.items() if detail)
         log.info("executed %d commands: %d EXECUTED, %d FAILED", len(claimed),
                  len(claimed) - failed, failed)
+        if not log.isEnabledFor(logging.DEBUG):
+            return
         for detail, ids in outcomes.items():
             for command_id in ids:
                 log.debug("command %s %s%s", command_id, "FAILED: " if detail else "EXECUTED",
                           detail or "")
-
-    # The thread ---------------------------------------------------------------------------
 
     def notify(self, due_times: Iterable[datetime]) -> None:
         """This process received commands due at ``due_times``: wake the thread to run them
@@ -183,8 +184,9 @@ class Executor:
             try:
                 ran = self.run_once()
             except Exception:  # the database went away, say: log, wait, try again
-                log.exception("executor pass failed; retrying in %ss", self.poll_s)
-                ran = 0
+                log.exception("executor pass failed; retrying in %ss", RETRY_S)
+                self._stopping.wait(RETRY_S)
+                continue
             if ran >= self.batch_size:
                 continue  # more may be due already
             if ran:

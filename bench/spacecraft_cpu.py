@@ -1,8 +1,9 @@
-"""CPU per uplink call inside the spacecraft app (no HTTP server, no other process measured).
+"""CPU per command inside the spacecraft app (no HTTP server, no other process measured).
 
 Usage: python -m bench.spacecraft_cpu [N]   (PostgreSQL at TEST_POSTGRES_ADMIN_URL; a
-throwaway database is created and dropped). Prints the CPU this process spends per POST
-/commands and per first GET /commands/{id} (which executes the command).
+throwaway database is created and dropped). Prints the CPU this process spends per command
+received singly (POST /commands) and in batches of UPLINK_BATCH_MAX, per command executed by
+the executor's passes, and per command read by GET /commands/{id} and by POST /commands/query.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from mission_control.settings import Settings
 from spacecraft.app import create_app
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+BATCH = 500
 
 
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def body(command_id: str) -> dict:
+    return {"id": command_id, "command_name": "CAPTURE_IMAGE", "args": {"exposure_ms": 5}}
 
 
 def main(count: int) -> None:
@@ -33,21 +39,32 @@ def main(count: int) -> None:
         logging.disable(logging.CRITICAL)
         bench_db.migrate()
         database = Database(bench_db.url)
-        client = create_app(Settings(database_url=bench_db.url, max_stage_delay_s=0, execution_failure_rate=0),
-                            database=database).test_client()
+        app = create_app(Settings(database_url=bench_db.url, max_stage_delay_s=0, execution_failure_rate=0,
+                                  uplink_batch_max=BATCH), database=database, executor_on_demand=False)
+        client, executor = app.test_client(), app.extensions["executor"]
         for phase in ("warm-up", "measured"):
-            ids = [str(uuid.uuid4()) for _ in range(count)]
+            singles = [str(uuid.uuid4()) for _ in range(count)]
+            batched = [str(uuid.uuid4()) for _ in range(count)]
+            costs = {}
             start = cpu_seconds()
-            for command_id in ids:
-                response = client.post("/commands", json={"id": command_id, "command_name": "CAPTURE_IMAGE",
-                                                          "args": {"exposure_ms": 5}})
-                assert response.status_code == 202, response.text
-            posted = cpu_seconds()
-            for command_id in ids:
+            for command_id in singles:
+                assert client.post("/commands", json=body(command_id)).status_code == 202
+            costs["POST single"], start = cpu_seconds() - start, cpu_seconds()
+            for first in range(0, count, BATCH):
+                commands = [body(i) for i in batched[first:first + BATCH]]
+                assert client.post("/commands", json={"commands": commands}).status_code == 202
+            costs["POST batch"], start = cpu_seconds() - start, cpu_seconds()
+            assert executor.run_until_idle() == 2 * count
+            costs["execution"], start = (cpu_seconds() - start) / 2, cpu_seconds()
+            for command_id in singles:
                 assert client.get(f"/commands/{command_id}").json["state"] == "EXECUTED"
-            polled = cpu_seconds()
-        print(f"{count} commands: POST {1000 * (posted - start) / count:.2f} ms CPU, "
-              f"first GET {1000 * (polled - posted) / count:.2f} ms CPU (this process only)")
+            costs["GET"], start = cpu_seconds() - start, cpu_seconds()
+            for first in range(0, count, BATCH):
+                answer = client.post("/commands/query", json={"ids": batched[first:first + BATCH]})
+                assert len(answer.json["commands"]) == len(batched[first:first + BATCH])
+            costs["query"] = cpu_seconds() - start
+        print(f"{count} commands, ms CPU per command (this process only): "
+              + ", ".join(f"{name} {1000 * cost / count:.3f}" for name, cost in costs.items()))
         database.dispose()
     finally:
         bench_db.drop()

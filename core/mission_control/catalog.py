@@ -7,9 +7,18 @@ definition validates requests, renders the operator form and documents the API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
+
+
+def _whole_float_as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# JSON Schema's "integer" includes 5.0 (a JSON number is a number), strict pydantic does not:
+# a whole float counts as the integer it is, so a request the documents call valid is valid.
+WholeNumber = Annotated[int, BeforeValidator(_whole_float_as_int)]
 
 
 class Args(BaseModel):
@@ -31,7 +40,8 @@ class AdjustAttitudeArgs(Args):
 
 
 class CaptureImageArgs(Args):
-    exposure_ms: int = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
+    exposure_ms: WholeNumber = Field(ge=1, le=60_000,
+                                     description="exposure in milliseconds, 1 to 60000")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,25 @@ def addresses(settings) -> str:
     return "\n".join(lines)
 
 
+def _background_tasks(worker) -> list:
+    """What the worker's app asks to run beside its requests: ``app.extensions
+    ["background_tasks"]``, objects with start() and stop() (e.g. the spacecraft's executor)."""
+    app = getattr(worker, "wsgi", None)  # absent when the master calls worker_exit
+    return list(getattr(app, "extensions", {}).get("background_tasks", ()))
+
+
+def start_background_tasks(worker) -> None:
+    """gunicorn post_worker_init: start them in each worker process, after the fork."""
+    for task in _background_tasks(worker):
+        task.start()
+
+
+def stop_background_tasks(server, worker) -> None:
+    """gunicorn worker_exit: let them finish what they are doing (SIGTERM, a restart)."""
+    for task in _background_tasks(worker):
+        task.stop()
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: str, options: dict) -> None:
         self.factory = factory
@@ -85,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         "loglevel": settings.log_level.lower(),
         "proc_name": f"mission-control-{options.service}",
         "graceful_timeout": 10,
+        "post_worker_init": start_background_tasks,
+        "worker_exit": stop_background_tasks,
         # gunicorn 27 opens a control socket at one fixed path per user: two services on
         # one machine would take it from each other, and we do not use it.
         **({"control_socket_disable": True} if "control_socket_disable" in _SETTINGS else {}),

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # call, in a body of at most uplink_max_body_bytes (other bodies: max_body_bytes).
     uplink_batch_max: int = Field(500, ge=1, le=10_000)
     uplink_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    # A target's executor runs due commands at least this often (sooner when it knows of one).
+    executor_poll_s: float = Field(0.1, gt=0)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     log_level: str = "INFO"

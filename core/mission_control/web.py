@@ -10,7 +10,7 @@ import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from .db import Database
 from .logs import configure_logging
@@ -52,7 +52,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if error.code == 413:
-            message = f"request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes"
+            message = f"request body is larger than {request.max_content_length} bytes"
         else:
             message = error.description or error.name
         response = error_response(error.code or 500,
@@ -105,12 +105,33 @@ def json_body() -> Any:
     """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    _read_within_limit()
     try:
         return request.get_json()
     except BadRequest:
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
     except RecursionError:  # absurdly nested JSON overflows the decoder before any check
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
+
+
+def _read_within_limit() -> None:
+    """Read the body, or ApiError 413 when it is larger than ``request.max_content_length``.
+
+    werkzeug cuts a chunked body (no Content-Length) off at the limit without an error, and
+    the JSON then looks malformed (400): read one byte more than the limit to tell.
+    """
+    limit = request.max_content_length
+    if limit is None:
+        return
+    request.max_content_length = limit + 1
+    try:
+        too_large = len(request.get_data()) > limit
+    except RequestEntityTooLarge:
+        too_large = True
+    finally:
+        request.max_content_length = limit
+    if too_large:
+        raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
 
 
 def parse_body(model: type[ModelT]) -> ModelT:

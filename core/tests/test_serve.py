@@ -13,3 +13,33 @@ def test_start_up_banner_names_every_address_and_hides_the_database_password():
     assert "http://127.0.0.1:5123/" in banner and "http://127.0.0.1:8000" in banner
     assert "command-sender" in banner
     assert "s3cret" not in banner and "ops:***@db" in banner
+
+
+class _Task:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def test_each_worker_starts_and_stops_its_apps_background_tasks():
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    from mission_control.serve import start_background_tasks, stop_background_tasks
+
+    app = Flask(__name__)
+    task = _Task()
+    app.extensions["background_tasks"] = [task]
+    worker = SimpleNamespace(wsgi=app)  # what gunicorn's worker holds after loading the app
+    start_background_tasks(worker)
+    stop_background_tasks(None, worker)
+    assert task.calls == ["start", "stop"]
+    # The master also calls worker_exit, with a worker that never loaded the app.
+    stop_background_tasks(None, SimpleNamespace())
+    start_background_tasks(SimpleNamespace(wsgi=Flask(__name__)))

@@ -11,18 +11,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
 
+from mission_control.fuzzing import bounded, openapi_schema
 from registry_api.openapi import document
 
 MAX_EXAMPLES = 20
 PARENT_FIELDS = {"workspace_id": "workspaces", "project_id": "projects", "level_id": "levels",
                  "robot_id": "robots"}
 
-# From the document itself rather than a fixture: schemathesis' lazy fixture loader does not
-# work with this pytest. The app (and so the database) comes in as a fixture per test.
-schema = schemathesis.openapi.from_dict(document())
+schema = openapi_schema(document())
 
 
 @pytest.fixture
@@ -56,8 +53,7 @@ def point_at_existing_rows(case, existing: dict[str, str]) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@bounded(MAX_EXAMPLES)
 def test_registry_answers_match_its_openapi_document(case, app, existing):
     point_at_existing_rows(case, existing)
     case.call_and_validate(app=app)

@@ -5,20 +5,34 @@ from __future__ import annotations
 from flask import Flask
 
 from mission_control.db import Database
-from mission_control.settings import Settings
+from mission_control.settings import Settings, get_settings
 from mission_control.web import service_app
 
 from . import uplink
+from .executor import Executor
 from .onboard import Onboard
 from .openapi import openapi_document
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
-    """Build the spacecraft service; tests pass their own settings and database."""
-    app = service_app(__name__, "spacecraft", settings, database, openapi_document, "Spacecraft")
+def create_app(settings: Settings | None = None, database: Database | None = None, *,
+               executor_on_demand: bool = True) -> Flask:
+    """Build the spacecraft service; tests pass their own settings and database.
+
+    The executor runs in a thread: under mc-serve (gunicorn) from the worker's start to its
+    exit (``background_tasks``); elsewhere from the first receipt until it is idle, unless
+    ``executor_on_demand`` is False (tests that drive ``executor.run_once()`` themselves).
+    """
+    settings = settings or get_settings()
+    app = service_app(__name__, "spacecraft", settings, database,
+                      lambda: openapi_document(settings.uplink_batch_max), "Spacecraft")
     settings = app.extensions["settings"]
-    app.extensions["onboard"] = Onboard(
-        app.extensions["database"], max_stage_delay_s=settings.max_stage_delay_s,
-        execution_failure_rate=settings.execution_failure_rate)
+    database = app.extensions["database"]
+    executor = Executor(database, execution_failure_rate=settings.execution_failure_rate,
+                        poll_s=settings.executor_poll_s, batch_size=settings.uplink_batch_max,
+                        on_demand=executor_on_demand)
+    app.extensions["executor"] = executor
+    app.extensions["background_tasks"] = [executor]
+    app.extensions["onboard"] = Onboard(database, max_stage_delay_s=settings.max_stage_delay_s,
+                                        on_received=executor.notify)
     app.register_blueprint(uplink.bp)
     return app

@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document of the spacecraft, built from the models that validate and answer."""
+"""The OpenAPI 3.1 document of the spacecraft, built from the models that validate and answer.
+
+The single form of POST /commands is documented command by command from the catalog (name
+and argument schema), so a request the document calls valid is one the spacecraft accepts.
+Items of a batch are documented with the looser UplinkRequest: the catalog refuses an item in
+the answer (acknowledged: false), not with an error for the whole call.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mission_control.catalog import commands_for
+from mission_control.catalog import CommandSpec, commands_for
 from mission_control.web import ERROR_SCHEMA, schema_of
 
-from .schemas import Acknowledgement, CommandReport, StateReport, UplinkRequest
+from .schemas import (
+    Acknowledgement, BatchAcknowledgement, CommandReport, QueryReport, Refusal, StateReport,
+    UplinkBatch, UplinkQuery, UplinkRequest,
+)
 
-MODELS: tuple[type[BaseModel], ...] = (UplinkRequest, Acknowledgement, CommandReport, StateReport)
+MODELS: tuple[type[BaseModel], ...] = (UplinkRequest, UplinkBatch, UplinkQuery, Acknowledgement,
+                                       Refusal, BatchAcknowledgement, CommandReport, QueryReport,
+                                       StateReport)
 
-ERRORS = {
-    400: "the body is not valid JSON",
-    404: "no command with this id was received",
-    413: "the body is larger than the limit",
-    415: "the body is not application/json",
-    422: "a field is missing or wrong, or the command or its arguments are not in the catalog",
-}
+BAD_JSON = "the body is not valid JSON"
+NOT_JSON = "the body is not application/json"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -31,57 +37,127 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json(_ref("Error"), ERRORS[code]) for code in codes}
+def _errors(descriptions: dict[int, str]) -> dict[str, Any]:
+    """Each error status an operation can answer, with what it means there."""
+    return {str(status): _json(_ref("Error"), text) for status, text in descriptions.items()}
 
 
-def _components() -> dict[str, Any]:
+def _command_variant(spec: CommandSpec, request: dict[str, Any]) -> dict[str, Any]:
+    """The single form for one catalog command: its name, and its arguments' schema."""
+    properties = dict(request["properties"])
+    properties["command_name"] = {"type": "string", "const": spec.name,
+                                  "description": spec.description}
+    required = ["id", "command_name"]
+    args = _ref(spec.args.__name__)
+    if spec.args.model_json_schema().get("required"):
+        properties["args"] = args
+        required.append("args")
+    else:
+        properties["args"] = {"anyOf": [args, {"type": "null"}],
+                              "description": "no arguments: omit, null or {}"}
+    return {"type": "object", "title": spec.name, "required": required,
+            "properties": properties, "not": {"required": ["commands"]}}
+
+
+def _components(batch_max: int) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for model in MODELS:
         schema = schema_of(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    schemas["UplinkBatch"]["properties"]["commands"]["maxItems"] = batch_max
+    schemas["UplinkQuery"]["properties"]["ids"]["maxItems"] = batch_max
+    catalog = commands_for("spacecraft")
+    variants = []
+    for spec in catalog.values():
+        schemas.setdefault(spec.args.__name__, spec.args.model_json_schema())
+        schemas[f"Command_{spec.name}"] = _command_variant(spec, schemas["UplinkRequest"])
+        variants.append(_ref(f"Command_{spec.name}"))
+    schemas["CatalogCommand"] = {
+        "description": "One command of the spacecraft catalog, its arguments as the catalog "
+                       "defines them.",
+        "type": "object",
+        "properties": {"command_name": {"type": "string", "enum": sorted(catalog)}},
+        "oneOf": variants,
+    }
     return schemas
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The whole document; it never changes while the process runs."""
+@lru_cache(maxsize=4)
+def openapi_document(batch_max: int = 500) -> dict[str, Any]:
+    """The whole document for a given UPLINK_BATCH_MAX; it never changes while the process
+    runs."""
     command_names = ", ".join(sorted(commands_for("spacecraft")))
     command_id = {"name": "command_id", "in": "path", "required": True,
-                  "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+                  "schema": {"type": "string", "minLength": 1, "maxLength": 64,
+                             "pattern": r"^[^\x00-\x1f\x7f]+$"}}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Spacecraft",
-            "version": "0.1.0",
+            "version": "0.2.0",
             "description": "The simulated spacecraft's side of the uplink protocol: it receives "
-                           "commands, runs each at most once after a random delay, and may fail "
-                           "them. Commands: " + command_names + ".",
+                           "commands, one or a batch at a time, and its executor runs each at "
+                           "most once after a random delay, on its own clock, and may fail it. "
+                           "Reads never execute anything. Commands: " + command_names + ".",
         },
         "paths": {
             "/commands": {"post": {
-                "summary": "Receive a command; idempotent on its id",
-                "description": "A re-sent id is not stored or run again: its receipt count grows "
-                               "and the answer is the acknowledgement of the first receipt.",
-                "operationId": "receiveCommand",
+                "summary": "Receive a command or a batch of commands; idempotent per id",
+                "description": "A body with a `commands` field is a batch of 1 to "
+                               f"{batch_max} commands with distinct ids; anything else is one "
+                               "command. A re-sent id is not stored or run again: its receipt "
+                               "count grows and its acknowledgement is the first receipt's "
+                               "(with the current state). In a batch, a command the catalog "
+                               "refuses is answered `acknowledged: false` and not stored; the "
+                               "others are.",
+                "operationId": "receiveCommands",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "oneOf": [_ref("CatalogCommand"), _ref("UplinkBatch")]}}}},
+                "responses": {
+                    "202": _json({"oneOf": [_ref("Acknowledgement"),
+                                            _ref("BatchAcknowledgement")]},
+                                 "received (or received again): an acknowledgement, or for a "
+                                 "batch one item per command in request order"),
+                    **_errors({
+                        400: BAD_JSON,
+                        413: "the body is larger than the limit (MAX_BODY_BYTES for one "
+                             "command, UPLINK_MAX_BODY_BYTES for a batch)",
+                        415: NOT_JSON,
+                        422: "one command: a field is wrong or the catalog refuses it "
+                             "(error invalid_command); a batch: the envelope is wrong (not "
+                             f"1 to {batch_max} objects, an item's fields, duplicate ids), "
+                             "nothing stored"}),
+                },
+            }},
+            "/commands/query": {"post": {
+                "summary": "The state of many commands in one call; read only",
+                "description": f"1 to {batch_max} ids; the known ones are reported in request "
+                               "order, the others listed as unknown.",
+                "operationId": "queryCommands",
                 "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("UplinkRequest")}}},
-                "responses": {"202": _json(_ref("Acknowledgement"), "received (or received again)"),
-                              **_errors(400, 413, 415, 422)},
+                    "application/json": {"schema": _ref("UplinkQuery")}}},
+                "responses": {
+                    "200": _json(_ref("QueryReport"), "the known commands and the unknown ids"),
+                    **_errors({400: BAD_JSON,
+                              413: "the body is larger than UPLINK_MAX_BODY_BYTES",
+                              415: NOT_JSON,
+                              422: f"not a list of 1 to {batch_max} valid ids"}),
+                },
             }},
             "/commands/{command_id}": {"get": {
-                "summary": "A command's state on board",
-                "description": "A received command whose delay has passed is run first.",
+                "summary": "A command's state on board; read only",
+                "description": "Never executes anything: the executor runs commands when "
+                               "their time comes. (A command whose id is `query` is read with "
+                               "POST /commands/query.)",
                 "operationId": "getCommand",
                 "parameters": [command_id],
                 "responses": {"200": _json(_ref("CommandReport"), "the command"),
-                              **_errors(404)},
+                              **_errors({404: "no command with this id was received"})},
             }},
             "/state": {"get": {
-                "summary": "The simulated spacecraft's state",
-                "description": "Every received command whose delay has passed is run first, "
-                               "oldest first.",
+                "summary": "The simulated spacecraft's state; read only",
+                "description": "What the commands executed so far made of it.",
                 "operationId": "getState",
                 "responses": {"200": _json(_ref("StateReport"), "the state")},
             }},
@@ -94,5 +170,5 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
         },
-        "components": {"schemas": _components()},
+        "components": {"schemas": _components(batch_max)},
     }

@@ -1,4 +1,4 @@
-"""Shapes of the uplink protocol: the request the spacecraft accepts and the answers it gives.
+"""Shapes of the uplink protocol: the requests the spacecraft accepts and the answers it gives.
 
 The same models validate requests, build the answers and document the API, so the three
 cannot drift apart.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Ids end up in URLs, logs and SQL strings: control characters (NUL above all, which
 # PostgreSQL refuses in text) have no business there.
@@ -18,19 +18,48 @@ _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 ID_MAX_LENGTH = 64
 
 CommandState = Literal["RECEIVED", "EXECUTING", "EXECUTED", "FAILED"]
+CommandId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=_PRINTABLE)]
 
 
 class UplinkRequest(BaseModel):
-    """A command as the ground sends it; fields beyond the contract are ignored."""
+    """A command as the ground sends it; fields beyond the contract are ignored, except
+    ``commands``, which makes a body a batch."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore",
+                              json_schema_extra={"not": {"required": ["commands"]}})
 
-    id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=_PRINTABLE,
-                    description="the telecommand id; re-sending the same id is harmless")
+    id: CommandId = Field(description="the telecommand id; re-sending the same id is harmless")
     command_name: str = Field(min_length=1, max_length=64,
                               description="a command of the spacecraft catalog, e.g. PING")
     args: dict[str, Any] | None = Field(default=None, description="the command's arguments")
     module_id: str | None = Field(default=None, max_length=ID_MAX_LENGTH, pattern=_PRINTABLE)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_batch(cls, data: Any) -> Any:
+        # Inside a batch an item with its own "commands" is a mistake, not a nested batch.
+        if isinstance(data, dict) and "commands" in data:
+            raise ValueError("a command has no commands field; send a batch as "
+                             "{\"commands\": [...]} at the top of the body")
+        return data
+
+
+class UplinkBatch(BaseModel):
+    """Many commands in one call: 1 to UPLINK_BATCH_MAX of them, with distinct ids."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    commands: list[UplinkRequest] = Field(min_length=1,
+                                          description="the commands, each as the single form")
+
+
+class UplinkQuery(BaseModel):
+    """The ids whose state the ground asks for in one call."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    ids: list[CommandId] = Field(min_length=1, description="command ids; one listed twice is "
+                                                           "reported once")
 
 
 def is_valid_id(value: str) -> bool:
@@ -48,6 +77,21 @@ class Acknowledgement(BaseModel):
     acknowledged: Literal[True]
 
 
+class Refusal(BaseModel):
+    """A command of a batch that the catalog refuses: it is not stored."""
+
+    id: str
+    acknowledged: Literal[False]
+    error: Literal["invalid_command"]
+    message: str
+
+
+class BatchAcknowledgement(BaseModel):
+    """The answer to a batch: one item per command, in request order."""
+
+    acknowledgements: list[Acknowledgement | Refusal]
+
+
 class CommandReport(BaseModel):
     """A received command and how far it got on board."""
 
@@ -59,6 +103,13 @@ class CommandReport(BaseModel):
     receipts: int = Field(description="how many times the command was received")
     received_at: datetime
     finished_at: datetime | None
+
+
+class QueryReport(BaseModel):
+    """The answer to POST /commands/query."""
+
+    commands: list[CommandReport] = Field(description="the known commands, in request order")
+    unknown: list[str] = Field(description="the ids never received")
 
 
 class Attitude(BaseModel):
@@ -74,7 +125,7 @@ class CommandCounts(BaseModel):
 
 
 class StateReport(BaseModel):
-    """The simulated spacecraft's state after every due command has run."""
+    """The simulated spacecraft's state: what the executed commands made of it."""
 
     heater_on: bool
     attitude: Attitude

@@ -11,27 +11,52 @@ from flask.testing import FlaskClient
 
 from mission_control.db import Database
 from mission_control.settings import Settings
+from spacecraft import executor
 from spacecraft.app import create_app
+from spacecraft.executor import Executor
 
 AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture(autouse=True)
+def _no_executor_threads():
+    """No executor thread of another test (or suite) runs while a test drives its own."""
+    executor.stop_all()
+    yield
+    executor.stop_all()
 
 
 @pytest.fixture
 def make_app(database: Database) -> AppFactory:
     """Build a spacecraft app on the test database; commands are due at once and never fail
-    unless the test overrides a setting."""
+    unless the test overrides a setting. Its executor runs only when the test says so."""
 
     def build(**overrides: Any) -> Flask:
         values: dict[str, Any] = {"database_url": database.url, "max_stage_delay_s": 0,
                                   "execution_failure_rate": 0, **overrides}
-        return create_app(Settings(**values), database)
+        return create_app(Settings(**values), database, executor_on_demand=False)
 
     return build
 
 
 @pytest.fixture
-def client(make_app: AppFactory) -> FlaskClient:
-    return make_app().test_client()
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def run_executor(app: Flask) -> Callable[[], int]:
+    """Run the app's executor until nothing is due; how many commands it ran."""
+    return app.extensions["executor"].run_until_idle
+
+
+def executor_of(app: Flask) -> Executor:
+    return app.extensions["executor"]
 
 
 def uplink(command_name: str = "PING", args: dict[str, Any] | None = None,

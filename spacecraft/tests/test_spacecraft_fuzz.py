@@ -1,0 +1,39 @@
+"""Property-based fuzzing from the spacecraft's own OpenAPI document (schemathesis), on both
+databases. A schema-valid request must be accepted: the one thing the document cannot say is
+that a batch's ids are distinct, so generated duplicates are renamed."""
+
+from __future__ import annotations
+
+import pytest
+
+from mission_control.fuzzing import bounded, openapi_schema
+from spacecraft.openapi import openapi_document
+
+MAX_EXAMPLES = 25
+BATCH_MAX = 5  # small batches keep generated bodies small
+
+schema = openapi_schema(openapi_document(BATCH_MAX))
+
+
+@pytest.fixture
+def fuzz_app(make_app):
+    return make_app(uplink_batch_max=BATCH_MAX)
+
+
+def distinct_batch_ids(case) -> None:
+    body = case.body
+    if not (isinstance(body, dict) and isinstance(body.get("commands"), list)):
+        return
+    seen: set = set()
+    for index, item in enumerate(body["commands"]):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            while item["id"] in seen:
+                item["id"] = f"{item['id'][:56]}-{index}"[-64:]
+            seen.add(item["id"])
+
+
+@schema.parametrize()
+@bounded(MAX_EXAMPLES)
+def test_spacecraft_answers_match_its_openapi_document(case, fuzz_app):
+    distinct_batch_ids(case)
+    case.call_and_validate(app=fuzz_app)

@@ -45,6 +45,7 @@ class Target(Base):
 UNSCHEDULED = "status = 'READY' AND transmit_at IS NULL"
 DUE = "next_step_at IS NOT NULL AND lease_owner IS NULL"
 HELD = "lease_owner IS NOT NULL"
+RECEIVED = "state = 'RECEIVED'"
 
 
 class Telecommand(Base):
@@ -101,6 +102,9 @@ class UplinkedCommand(Base):
     """A command as the spacecraft received it; the primary key makes receipt idempotent."""
 
     __tablename__ = "spacecraft_commands"
+    # The executor's claim: due RECEIVED commands, oldest first (migration 0007).
+    __table_args__ = (Index("ix_spacecraft_commands_due", "execute_at", "id",
+                            postgresql_where=text(RECEIVED), sqlite_where=text(RECEIVED)),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     command_name: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,9 @@ and, while a worker held the row, its lease expiry). Now each has its own column
 - ``lease_owner`` / ``lease_expires_at``: who is doing that step now, and until when.
 
 A claim takes rows that nobody holds and whose ``next_step_at`` has come, or whose lease has
-expired; one partial index serves each.
+expired; one partial index serves each. The spacecraft's executor claims due RECEIVED
+commands; a partial index on (execute_at, id) keeps that claim from scanning every command
+ever received.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,6 +30,7 @@ depends_on = None
 UNSCHEDULED = "status = 'READY' AND transmit_at IS NULL"
 DUE = "next_step_at IS NOT NULL AND lease_owner IS NULL"
 HELD = "lease_owner IS NOT NULL"
+RECEIVED = "state = 'RECEIVED'"
 ACTIVE = "('READY', 'TRANSMITTED', 'ACKNOWLEDGED')"
 
 
@@ -46,9 +49,12 @@ def upgrade() -> None:
                                 ("ix_telecommands_lease", "lease_expires_at", HELD)):
         op.create_index(name, "telecommands", [column], postgresql_where=sa.text(where),
                         sqlite_where=sa.text(where))
+    op.create_index("ix_spacecraft_commands_due", "spacecraft_commands", ["execute_at", "id"],
+                    postgresql_where=sa.text(RECEIVED), sqlite_where=sa.text(RECEIVED))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_spacecraft_commands_due", table_name="spacecraft_commands")
     for name in ("ix_telecommands_unscheduled", "ix_telecommands_next_step", "ix_telecommands_lease"):
         op.drop_index(name, table_name="telecommands")
     with op.batch_alter_table("telecommands") as batch:

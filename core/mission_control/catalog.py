@@ -7,9 +7,9 @@ definition validates requests, renders the operator form and documents the API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 
 class Args(BaseModel):
@@ -30,8 +30,18 @@ class AdjustAttitudeArgs(Args):
     yaw: float = Field(ge=-180, le=180, description="yaw in degrees, -180 to 180")
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema (and so the OpenAPI documents) counts 500.0 as an integer; "500" and true are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+
 class CaptureImageArgs(Args):
-    exposure_ms: int = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
+    exposure_ms: WholeNumber = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ import uuid
 import pytest
 
 from ground.openapi import document
-from mission_control.fuzzing import fuzz_schema, fuzz_settings, is_positive, point_body_at
+from mission_control.fuzzing import (
+    fuzz_schema, fuzz_settings, is_positive, point_body_at, refuses_an_unknown_reference,
+)
 from mission_control.models import SPACECRAFT_TARGET_ID
 
 schema = fuzz_schema(document())
@@ -40,3 +42,14 @@ def test_ground_answers_match_its_openapi_document(case, app, existing_command):
     if is_positive(case) and _is_uuid((case.path_parameters or {}).get("command_id")):
         case.path_parameters["command_id"] = existing_command
     case.call_and_validate(app=app)
+
+
+def test_only_a_refusal_naming_target_or_module_counts_as_the_unknown_reference(app):
+    operation = schema["/api/telecommands"]["POST"]
+    unknown_target = operation.Case(body={"command_name": "PING", "target": "mars-rover"})
+    response = unknown_target.call(app=app)
+    assert response.status_code == 422 and refuses_an_unknown_reference(unknown_target, response)
+
+    bad_args = operation.Case(body={"command_name": "SET_HEATER", "args": {"on": "yes"}})
+    response = bad_args.call(app=app)
+    assert response.status_code == 422 and not refuses_an_unknown_reference(bad_args, response)

@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 
-from mission_control.fuzzing import fuzz_schema, fuzz_settings, is_positive, point_body_at
+from mission_control.fuzzing import (
+    fuzz_schema, fuzz_settings, is_positive, point_body_at, refuses_an_unknown_reference,
+)
 from registry_api.openapi import document
 
 PARENT_FIELDS = {"workspace_id": "workspaces", "project_id": "projects", "level_id": "levels",
@@ -58,3 +60,14 @@ def point_at_existing_rows(case, existing: dict[str, str]) -> None:
 def test_registry_answers_match_its_openapi_document(case, app, existing):
     point_at_existing_rows(case, existing)
     case.call_and_validate(app=app)
+
+
+def test_only_a_refusal_naming_the_parent_field_counts_as_the_unknown_reference(app, existing):
+    operation = schema["/api/v1/projects"]["POST"]
+    unknown_parent = operation.Case(body={"name": "p", "workspace_id": str(uuid.uuid4())})
+    response = unknown_parent.call(app=app)
+    assert response.status_code == 422 and refuses_an_unknown_reference(unknown_parent, response)
+
+    bad_name = operation.Case(body={"name": "", "workspace_id": existing["workspaces"]})
+    response = bad_name.call(app=app)
+    assert response.status_code == 422 and not refuses_an_unknown_reference(bad_name, response)

@@ -27,8 +27,13 @@ IDEMPOTENCY_KEY = header_parameter("Idempotency-Key", 200,
 
 
 def _commands() -> dict[str, CommandSpec]:
-    """Every command some target kind accepts (a name means the same command for every kind)."""
-    return {name: spec for commands in CATALOG.values() for name, spec in commands.items()}
+    """Every command some target kind accepts; one body per name needs one command per name."""
+    found: dict[str, CommandSpec] = {}
+    for commands in CATALOG.values():
+        for name, spec in commands.items():
+            if found.setdefault(name, spec) != spec:
+                raise ValueError(f"{name} means different commands for different target kinds")
+    return found
 
 
 def _command_body(spec: CommandSpec, fields: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +68,8 @@ def _new_telecommand() -> dict[str, Any]:
     schemas["NewTelecommand"] = {
         "type": "object",
         "description": "A telecommand: one of the catalog's commands with its arguments. "
-                       "Robots and modules accept PING only.",
+                       "By target kind: " + "; ".join(f"{kind}: {', '.join(commands)}"
+                                                      for kind, commands in CATALOG.items()),
         "oneOf": [ref(name) for name in variants],
     }
     return schemas

@@ -12,15 +12,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 
-def _whole_float_as_int(value: Any) -> Any:
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-# JSON Schema's "integer" includes 5.0 (a JSON number is a number), strict pydantic does not:
-# a whole float counts as the integer it is, so a request the documents call valid is valid.
-WholeNumber = Annotated[int, BeforeValidator(_whole_float_as_int)]
-
-
 class Args(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -39,9 +30,18 @@ class AdjustAttitudeArgs(Args):
     yaw: float = Field(ge=-180, le=180, description="yaw in degrees, -180 to 180")
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema (and so the OpenAPI documents) counts 500.0 as an integer; "500" and true are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+
+
 class CaptureImageArgs(Args):
-    exposure_ms: WholeNumber = Field(ge=1, le=60_000,
-                                     description="exposure in milliseconds, 1 to 60000")
+    exposure_ms: WholeNumber = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
 
 
 @dataclass(frozen=True)

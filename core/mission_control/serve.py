@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
         "graceful_timeout": 10,
         "post_worker_init": start_background_tasks,
         "worker_exit": stop_background_tasks,
+        # gunicorn answers a request line over 4 KiB with an HTML 414; 0 lets lines up to its
+        # hard cap of 1 MiB through to the app, which answers a bad query with a JSON 4xx.
+        "limit_request_line": 0,
         # gunicorn 27 opens a control socket at one fixed path per user: two services on
         # one machine would take it from each other, and we do not use it.
         **({"control_socket_disable": True} if "control_socket_disable" in _SETTINGS else {}),

@@ -21,6 +21,18 @@ def test_attitude_arguments_come_back_as_floats():
         {"roll": 1.0, "pitch": 2.0, "yaw": 3.0}
 
 
+def test_a_whole_number_written_as_a_float_is_an_integer_argument():
+    # JSON Schema, and so the OpenAPI documents, count 250.0 as an integer.
+    assert validate_command("spacecraft", "CAPTURE_IMAGE", {"exposure_ms": 250.0}) == \
+        {"exposure_ms": 250}
+
+
+@pytest.mark.parametrize("value", ["250", True, 250.5])
+def test_an_integer_argument_refuses_strings_booleans_and_fractions(value):
+    with pytest.raises(CatalogError, match="exposure_ms"):
+        validate_command("spacecraft", "CAPTURE_IMAGE", {"exposure_ms": value})
+
+
 def test_unknown_command_names_what_is_allowed():
     with pytest.raises(CatalogError) as caught:
         validate_command("spacecraft", "SELF_DESTRUCT", {})

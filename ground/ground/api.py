@@ -30,8 +30,9 @@ def _catalog_error(error: CatalogError):
 
 
 @bp.errorhandler(telecommands.UnknownTarget)
-def _unknown_target(error):
-    return error_response(422, "unknown_target", str(error))
+def _unknown_target(error: telecommands.UnknownTarget):
+    return error_response(422, "unknown_target", str(error),
+                          fields=[{"field": error.field, "message": str(error)}])
 
 
 @bp.errorhandler(telecommands.CommandNotFound)

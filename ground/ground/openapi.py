@@ -1,103 +1,154 @@
-"""The OpenAPI 3.1 document of ground's telecommand API."""
+"""The OpenAPI 3.1 document of ground's telecommand API.
+
+A new telecommand's body is stated per command of the catalog (its name, its arguments, whether
+it needs ``"confirm": true``), so every body the document allows is one the service accepts,
+given a target that exists and knows the command.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from mission_control.web import ERROR_SCHEMA, schema_of
+from mission_control.catalog import CATALOG, CommandSpec
+from mission_control.openapi import (
+    REFERENCES, components, document as openapi_document, error, errors, header_parameter,
+    json_content, json_response, query_parameters, ref, schema_of,
+)
 
-from .schemas import NewTelecommand, TelecommandOut, TelecommandPage
+from .schemas import ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
+
+ID = {"name": "command_id", "in": "path", "required": True,
+      "schema": {"type": "string", "format": "uuid"}}
+OPERATOR = header_parameter("X-Operator", 100,
+                            "who acts (recorded in the history); defaults to 'operator'")
+IDEMPOTENCY_KEY = header_parameter("Idempotency-Key", 200,
+                                   "a retry with the same key returns the first command")
 
 
-def _json(ref: str) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+def _commands() -> dict[str, CommandSpec]:
+    """Every command some target kind accepts; one body per name needs one command per name."""
+    found: dict[str, CommandSpec] = {}
+    for commands in CATALOG.values():
+        for name, spec in commands.items():
+            if found.setdefault(name, spec) != spec:
+                raise ValueError(f"{name} means different commands for different target kinds")
+    return found
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, **_json("Error")}
+def _command_body(spec: CommandSpec, fields: dict[str, Any]) -> dict[str, Any]:
+    """The body of POST /api/telecommands for one command of the catalog."""
+    required = ["command_name"]
+    if spec.args.model_json_schema().get("required"):
+        required.append("args")
+    confirm = {"type": "boolean", "default": False}
+    if spec.hazardous:
+        required.append("confirm")
+        confirm = {"const": True, "description": "hazardous: the body must confirm it"}
+    return {
+        "type": "object", "title": spec.name, "description": spec.description,
+        "additionalProperties": False, "required": required,
+        "properties": {**fields, "command_name": {"const": spec.name},
+                       "args": ref(spec.args.__name__), "confirm": confirm},
+    }
 
 
-ID = {"name": "command_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-OPERATOR = {"name": "X-Operator", "in": "header", "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-            "description": "who acts (recorded in the history); defaults to 'operator'"}
+def _new_telecommand() -> dict[str, Any]:
+    """NewTelecommand as one body per command, with the components those bodies refer to."""
+    fields = schema_of(NewTelecommand)["properties"]
+    for name, what in (("target", "a target (GET /api/targets)"),
+                       ("module_id", "a module of the target")):
+        fields[name] = {**fields[name], REFERENCES: what}
+    variants: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for name, spec in _commands().items():
+        variants[f"Command_{name}"] = _command_body(spec, fields)
+        schemas[spec.args.__name__] = spec.args.model_json_schema()
+    schemas.update(variants)
+    schemas["NewTelecommand"] = {
+        "type": "object",
+        "description": "A telecommand: one of the catalog's commands with its arguments. "
+                       "By target kind: " + "; ".join(f"{kind}: {', '.join(commands)}"
+                                                      for kind, commands in CATALOG.items()),
+        "oneOf": [ref(name) for name in variants],
+    }
+    return schemas
 
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for model in (NewTelecommand, TelecommandOut, TelecommandPage):
-        schema = schema_of(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Mission Control ground", "version": "0.1.0",
-                 "description": "Issue telecommands and follow them to a final state."},
-        "paths": {
-            "/api/telecommands": {
-                "post": {
-                    "summary": "Accept a new telecommand",
-                    "parameters": [OPERATOR, {
-                        "name": "Idempotency-Key", "in": "header", "required": False,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                        "description": "a retry with the same key returns the first command"}],
-                    "requestBody": {"required": True, **_json("NewTelecommand")},
-                    "responses": {
-                        "201": {"description": "created (or replayed for a known Idempotency-Key)",
-                                **_json("TelecommandOut")},
-                        "400": _error("malformed JSON"),
-                        "409": _error("Idempotency-Key reused for another command"),
-                        "413": _error("body too large"),
-                        "415": _error("not application/json"),
-                        "422": _error("unknown command or target, bad args, hazardous without confirm"),
-                    },
-                },
-                "get": {
-                    "summary": "List telecommands, newest first",
-                    "parameters": [
-                        {"name": "status", "in": "query", "schema": {
-                            "type": "string", "enum": list(TelecommandOut.model_fields["status"]
-                                                           .annotation.__members__)}},
-                        {"name": "target", "in": "query", "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                        {"name": "offset", "in": "query",
-                         "schema": {"type": "integer", "minimum": 0, "default": 0}},
-                    ],
-                    "responses": {"200": {"description": "a page", **_json("TelecommandPage")},
-                                  "422": _error("bad query parameter")},
+    schemas = components((TelecommandOut, TelecommandPage), _new_telecommand())
+    location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
+    paths = {
+        "/api/telecommands": {
+            "post": {
+                "summary": "Accept a new telecommand",
+                "operationId": "createTelecommand",
+                "parameters": [OPERATOR, IDEMPOTENCY_KEY],
+                "requestBody": {"required": True, **json_content("NewTelecommand")},
+                "responses": {
+                    "201": {**json_response("created (or replayed for a known Idempotency-Key)",
+                                            "TelecommandOut"),
+                            "headers": {**location, "Idempotent-Replayed": {
+                                "description": "true when an earlier command was returned",
+                                "schema": {"type": "string", "enum": ["true"]}}}},
+                    **errors({400: "malformed JSON",
+                              409: "Idempotency-Key reused for another command",
+                              413: "body too large",
+                              415: "not application/json",
+                              422: "a field or header is wrong (`fields` says which); the target "
+                                   "or module does not exist (`unknown_target`); the target does "
+                                   "not know the command (`invalid_command`)"}),
                 },
             },
-            "/api/telecommands/{command_id}": {
-                "get": {
-                    "summary": "One telecommand with its history",
-                    "parameters": [ID],
-                    "responses": {"200": {"description": "found", **_json("TelecommandOut")},
-                                  "404": _error("unknown or malformed id")},
-                },
+            "get": {
+                "summary": "List telecommands, newest first",
+                "operationId": "listTelecommands",
+                "parameters": query_parameters(ListQuery),
+                "responses": {"200": json_response("a page", "TelecommandPage"),
+                              "422": error("bad query parameter")},
             },
-            "/api/telecommands/{command_id}/cancel": {
-                "put": {
-                    "summary": "Cancel a READY telecommand",
-                    "parameters": [ID, OPERATOR],
-                    "responses": {"200": {"description": "cancelled", **_json("TelecommandOut")},
-                                  "404": _error("unknown or malformed id"),
-                                  "409": _error("not READY; the body's status says what it is"),
-                                  "422": _error("bad X-Operator header")},
-                },
-            },
-            "/api/catalog": {"get": {"summary": "Commands per target kind",
-                                     "responses": {"200": {"description": "the catalog"}}}},
-            "/api/targets": {"get": {"summary": "Known targets",
-                                     "responses": {"200": {"description": "targets"}}}},
-            "/api/workers": {"get": {
-                "summary": "Command-senders seen lately: running, stopped, or lost (no heartbeat)",
-                "responses": {"200": {"description": "workers and how many are running"}}}},
-            "/health": {"get": {"summary": "Service and database health",
-                                "responses": {"200": {"description": "healthy"},
-                                              "503": _error("database unreachable")}}},
         },
-        "components": {"schemas": schemas},
+        "/api/telecommands/{command_id}": {
+            "get": {
+                "summary": "One telecommand with its history",
+                "operationId": "getTelecommand",
+                "parameters": [ID],
+                "responses": {"200": json_response("found", "TelecommandOut"),
+                              "404": error("unknown or malformed id")},
+            },
+        },
+        "/api/telecommands/{command_id}/cancel": {
+            "put": {
+                "summary": "Cancel a READY telecommand",
+                "operationId": "cancelTelecommand",
+                "parameters": [ID, OPERATOR],
+                "responses": {"200": json_response("cancelled", "TelecommandOut"),
+                              **errors({404: "unknown or malformed id",
+                                        409: "not READY; the body's status says what it is",
+                                        422: "bad X-Operator header"})},
+            },
+        },
+        "/api/catalog": {"get": {
+            "summary": "Commands per target kind", "operationId": "getCatalog",
+            "responses": {"200": json_response("the catalog", {
+                "type": "object", "additionalProperties": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "description", "hazardous",
+                                                   "args_schema"]}}})}}},
+        "/api/targets": {"get": {
+            "summary": "Known targets", "operationId": "listTargets",
+            "responses": {"200": json_response("targets", {
+                "type": "object", "required": ["items"], "properties": {"items": {
+                    "type": "array", "items": {"type": "object",
+                                               "required": ["id", "kind", "name"]}}}})}}},
+        "/api/workers": {"get": {
+            "summary": "Command-senders seen lately: running, stopped, or lost (no heartbeat)",
+            "operationId": "listWorkers",
+            "responses": {"200": json_response("workers and how many are running", {
+                "type": "object", "required": ["items", "running"],
+                "properties": {"items": {"type": "array"},
+                               "running": {"type": "integer", "minimum": 0}}})}}},
     }
+    return openapi_document("Mission Control ground",
+                            "Issue telecommands and follow them to a final state.",
+                            paths, schemas)

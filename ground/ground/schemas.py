@@ -6,8 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from mission_control.openapi import PLAIN_TEXT_PATTERN
 from mission_control.status import Status
 from mission_control.web import PlainText
+
+# PlainText's refusal of control characters, stated in the OpenAPI document.
+NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
 
 
 class NewTelecommand(BaseModel):
@@ -15,10 +19,12 @@ class NewTelecommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    command_name: PlainText = Field(min_length=1, max_length=64, examples=["PING"])
-    target: PlainText | None = Field(None, min_length=1, max_length=64,
+    command_name: PlainText = Field(min_length=1, max_length=64, examples=["PING"],
+                                    json_schema_extra=NO_CONTROL)
+    target: PlainText | None = Field(None, min_length=1, max_length=64, json_schema_extra=NO_CONTROL,
                                      description="target id; the spacecraft when omitted")
-    module_id: PlainText | None = Field(None, min_length=1, max_length=64)
+    module_id: PlainText | None = Field(None, min_length=1, max_length=64,
+                                        json_schema_extra=NO_CONTROL)
     args: dict[str, Any] = Field(default_factory=dict)
     confirm: StrictBool = Field(False, description="must be true for hazardous commands")
 
@@ -29,9 +35,9 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    target: PlainText | None = Field(None, max_length=64)
+    target: PlainText | None = Field(None, max_length=64, json_schema_extra=NO_CONTROL)
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 class HistoryEntry(BaseModel):

@@ -19,7 +19,9 @@ from .schemas import NewTelecommand
 
 
 class UnknownTarget(LookupError):
-    pass
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field  # the request field that names it: target or module_id
 
 
 class CommandNotFound(LookupError):
@@ -48,12 +50,12 @@ def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, 
     target_id = request.target or SPACECRAFT_TARGET_ID
     target = session.get(Target, target_id)
     if target is None:
-        raise UnknownTarget(f"unknown target {target_id!r}")
+        raise UnknownTarget(f"unknown target {target_id!r}", "target")
     if request.module_id is None:
         return target, target.kind
     module = session.get(Target, request.module_id)
     if module is None or module.kind != "module" or module.parent_id != target.id:
-        raise UnknownTarget(f"{target_id!r} has no module {request.module_id!r}")
+        raise UnknownTarget(f"{target_id!r} has no module {request.module_id!r}", "module_id")
     return target, "module"
 
 

@@ -7,7 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mission_control.web import ERROR_SCHEMA, schema_of
+from mission_control.openapi import (
+    REFERENCES, components, document as openapi_document, error, errors, json_content,
+    json_response, query_parameter, ref,
+)
 
 from .resources import RESOURCES, Resource
 from .schemas import EventPage, VerifyPassword
@@ -15,91 +18,85 @@ from .types import Status
 
 PREFIX = "/api/v1"
 
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, **_json("Error")}
-
-
-BODY_ERRORS = {
-    "400": _error("malformed JSON"),
-    "413": _error("body larger than MAX_BODY_BYTES"),
-    "415": _error("body not sent as application/json"),
-    "422": _error("invalid fields, one message per field in `fields`"),
-}
-NOT_FOUND = {"404": _error("unknown or malformed id")}
+BODY_ERRORS = errors({
+    400: "malformed JSON",
+    413: "body larger than MAX_BODY_BYTES",
+    415: "body not sent as application/json",
+    422: "invalid fields, one message per field in `fields`",
+})
+NOT_FOUND = errors({404: "unknown or malformed id"})
 ID = {"name": "item_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
 
 
-def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
-
-
 def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
     parameters = [
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0}),
-        _query("sort", {"type": "string", "enum": ["name", "-name", "created_at", "-created_at"],
-                        "default": "created_at"}, "order; a leading - reverses it"),
+        query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        query_parameter("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
+                                   "default": 0}),
+        query_parameter("sort", {"type": "string",
+                                 "enum": ["name", "-name", "created_at", "-created_at"],
+                                 "default": "created_at"}, "order; a leading - reverses it"),
     ]
     if resource.parent_field:
-        parameters.append(_query(resource.parent_field, {"type": "string", "format": "uuid"},
-                                 "only the children of this parent"))
+        parameters.append(query_parameter(resource.parent_field,
+                                          {"type": "string", "format": "uuid"},
+                                          "only the children of this parent"))
     if resource.has_status:
-        parameters.append(_query("status", {"type": "string", "enum": list(Status.__args__)}))
+        parameters.append(query_parameter("status",
+                                          {"type": "string", "enum": list(Status.__args__)}))
     return parameters
+
+
+def _body_errors(resource: Resource) -> dict[str, Any]:
+    if not resource.parent_field:
+        return BODY_ERRORS
+    parent = RESOURCES[resource.parent].label
+    return {**BODY_ERRORS, **errors({422: f"invalid fields, one message per field in `fields`; "
+                                          f"or no {parent} has the id in {resource.parent_field}"})}
 
 
 def _resource_paths(resource: Resource) -> dict[str, Any]:
     label, name = resource.label, resource.out.__name__.removesuffix("Out")
-    conflict = {"409": _error(f"another {label} has this name within the same parent")}
+    conflict = errors({409: f"another {label} has this name within the same parent"})
     return {
         f"{PREFIX}/{resource.path}": {
             "post": {
                 "summary": f"Create a {label}",
-                "requestBody": {"required": True, **_json(resource.create.__name__)},
+                "requestBody": {"required": True, **json_content(resource.create.__name__)},
                 "responses": {
-                    "201": {"description": "created", **_json(resource.out.__name__),
+                    "201": {**json_response("created", resource.out.__name__),
                             "headers": {"Location": {"description": "URL of the new item",
                                                      "schema": {"type": "string"}}}},
-                    **conflict, **BODY_ERRORS},
+                    **conflict, **_body_errors(resource)},
             },
             "get": {
                 "summary": f"List {label}s",
                 "parameters": _list_parameters(resource),
-                "responses": {"200": {"description": "a page", **_json(f"{name}Page")},
-                              "422": _error("bad query parameter")},
+                "responses": {"200": json_response("a page", f"{name}Page"),
+                              "422": error("bad query parameter")},
             },
         },
         f"{PREFIX}/{resource.path}/{{item_id}}": {
             "parameters": [ID],
             "get": {"summary": f"One {label}",
-                    "responses": {"200": {"description": "found", **_json(resource.out.__name__)},
+                    "responses": {"200": json_response("found", resource.out.__name__),
                                   **NOT_FOUND}},
             "patch": {
                 "summary": f"Change some fields of a {label}",
-                "requestBody": {"required": True, **_json(resource.patch.__name__)},
-                "responses": {"200": {"description": "changed", **_json(resource.out.__name__)},
-                              **NOT_FOUND, **conflict, **BODY_ERRORS},
+                "requestBody": {"required": True, **json_content(resource.patch.__name__)},
+                "responses": {"200": json_response("changed", resource.out.__name__),
+                              **NOT_FOUND, **conflict, **_body_errors(resource)},
             },
             "delete": {
                 "summary": f"Delete a {label}",
-                "parameters": [_query("cascade", {"type": "boolean", "default": False},
-                                      "also delete its children (and theirs)")],
+                "parameters": [query_parameter("cascade", {"type": "boolean", "default": False},
+                                               "also delete its children (and theirs)")],
                 "responses": {
                     "204": {"description": "deleted"}, **NOT_FOUND,
-                    **({"409": _error("it still has children (named in `children`) "
-                                      "and cascade is not true")} if resource.children else {}),
-                    "422": _error("bad query parameter")},
+                    **(errors({409: "it still has children (named in `children`) and cascade "
+                                    "is not true"}) if resource.children else {}),
+                    "422": error("bad query parameter")},
             },
         },
     }
@@ -107,51 +104,50 @@ def _resource_paths(resource: Resource) -> dict[str, Any]:
 
 def _page_schema(resource: Resource) -> dict[str, Any]:
     return {"type": "object", "required": ["items", "total", "limit", "offset"],
-            "properties": {"items": {"type": "array", "items": _ref(resource.out.__name__)},
+            "properties": {"items": {"type": "array", "items": ref(resource.out.__name__)},
                            "total": {"type": "integer", "minimum": 0},
                            "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
 
 
+def _mark_parent(schemas: dict[str, Any], resource: Resource) -> None:
+    """The parent field names a row that must exist: a refusal no schema can state."""
+    for model in (resource.create, resource.patch):
+        field = schemas[model.__name__]["properties"][resource.parent_field]
+        field[REFERENCES] = f"a {RESOURCES[resource.parent].label}"
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     models: list[type[BaseModel]] = [VerifyPassword, EventPage]
+    pages: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for resource in RESOURCES.values():
         models += [resource.create, resource.patch, resource.out]
-        schemas[f"{resource.out.__name__.removesuffix('Out')}Page"] = _page_schema(resource)
+        pages[f"{resource.out.__name__.removesuffix('Out')}Page"] = _page_schema(resource)
         paths.update(_resource_paths(resource))
-    for model in models:
-        schema = schema_of(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+    schemas = components(models, pages)
+    for resource in RESOURCES.values():
+        if resource.parent_field:
+            _mark_parent(schemas, resource)
     paths[f"{PREFIX}/robots/{{item_id}}/verify-password"] = {"post": {
         "summary": "Check a robot's password",
         "parameters": [ID],
-        "requestBody": {"required": True, **_json("VerifyPassword")},
+        "requestBody": {"required": True, **json_content("VerifyPassword")},
         "responses": {"204": {"description": "the password matches"},
-                      "401": _error("the password does not match, or the robot has none"),
+                      **errors({401: "the password does not match, or the robot has none"}),
                       **NOT_FOUND, **BODY_ERRORS},
     }}
     paths[f"{PREFIX}/events"] = {"get": {
         "summary": "Change events after a cursor, oldest first",
-        "parameters": [_query("since", {"type": "integer", "minimum": 0,
-                                        "maximum": 2**63 - 1, "default": 0},
-                              "the last event id already seen"),
-                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
-                                        "default": 100})],
-        "responses": {"200": {"description": "a page of events", **_json("EventPage")},
-                      "422": _error("bad query parameter")},
+        "parameters": [query_parameter("since", {"type": "integer", "minimum": 0,
+                                                 "maximum": 2**63 - 1, "default": 0},
+                                       "the last event id already seen"),
+                       query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                 "default": 100})],
+        "responses": {"200": json_response("a page of events", "EventPage"),
+                      "422": error("bad query parameter")},
     }}
-    paths["/health"] = {"get": {"summary": "Service and database health",
-                                "responses": {"200": {"description": "healthy"},
-                                              "503": _error("database unreachable")}}}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Mission Control registry", "version": "0.1.0",
-                 "description": "The assets operators command: workspaces > projects > levels > "
-                                "robots and fixed assets; robots > modules. Secrets are "
-                                "write-only."},
-        "paths": paths,
-        "components": {"schemas": schemas},
-    }
+    return openapi_document(
+        "Mission Control registry",
+        "The assets operators command: workspaces > projects > levels > robots and fixed "
+        "assets; robots > modules. Secrets are write-only.", paths, schemas)

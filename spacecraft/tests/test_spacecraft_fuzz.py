@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from mission_control.fuzzing import bounded, openapi_schema
+from mission_control.fuzzing import fuzz_schema, fuzz_settings
 from spacecraft.openapi import openapi_document
 
 MAX_EXAMPLES = 25
 BATCH_MAX = 5  # small batches keep generated bodies small
 
-schema = openapi_schema(openapi_document(BATCH_MAX))
+schema = fuzz_schema(openapi_document(BATCH_MAX))
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def distinct_batch_ids(case) -> None:
 
 
 @schema.parametrize()
-@bounded(MAX_EXAMPLES)
+@fuzz_settings(MAX_EXAMPLES)
 def test_spacecraft_answers_match_its_openapi_document(case, fuzz_app):
     distinct_batch_ids(case)
     case.call_and_validate(app=fuzz_app)

@@ -14,8 +14,6 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
-# ERROR_SCHEMA and schema_of live in .openapi; imported here too for modules not yet moved.
-from .openapi import ERROR_SCHEMA, schema_of  # noqa: F401
 from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mission_control.catalog import CommandSpec, commands_for
-from mission_control.web import ERROR_SCHEMA, schema_of
+from mission_control.openapi import components, document, errors, json_response, ref
 
 from .schemas import (
     Acknowledgement, BatchAcknowledgement, CommandReport, QueryReport, Refusal, StateReport,
@@ -29,26 +29,13 @@ BAD_JSON = "the body is not valid JSON"
 NOT_JSON = "the body is not application/json"
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(descriptions: dict[int, str]) -> dict[str, Any]:
-    """Each error status an operation can answer, with what it means there."""
-    return {str(status): _json(_ref("Error"), text) for status, text in descriptions.items()}
-
-
 def _command_variant(spec: CommandSpec, request: dict[str, Any]) -> dict[str, Any]:
     """The single form for one catalog command: its name, and its arguments' schema."""
     properties = dict(request["properties"])
     properties["command_name"] = {"type": "string", "const": spec.name,
                                   "description": spec.description}
     required = ["id", "command_name"]
-    args = _ref(spec.args.__name__)
+    args = ref(spec.args.__name__)
     if spec.args.model_json_schema().get("required"):
         properties["args"] = args
         required.append("args")
@@ -60,11 +47,7 @@ def _command_variant(spec: CommandSpec, request: dict[str, Any]) -> dict[str, An
 
 
 def _components(batch_max: int) -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for model in MODELS:
-        schema = schema_of(model)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+    schemas = components(MODELS)
     schemas["UplinkBatch"]["properties"]["commands"]["maxItems"] = batch_max
     schemas["UplinkQuery"]["properties"]["ids"]["maxItems"] = batch_max
     catalog = commands_for("spacecraft")
@@ -72,7 +55,7 @@ def _components(batch_max: int) -> dict[str, Any]:
     for spec in catalog.values():
         schemas.setdefault(spec.args.__name__, spec.args.model_json_schema())
         schemas[f"Command_{spec.name}"] = _command_variant(spec, schemas["UplinkRequest"])
-        variants.append(_ref(f"Command_{spec.name}"))
+        variants.append(ref(f"Command_{spec.name}"))
     schemas["CatalogCommand"] = {
         "description": "One command of the spacecraft catalog, its arguments as the catalog "
                        "defines them.",
@@ -91,84 +74,68 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
     command_id = {"name": "command_id", "in": "path", "required": True,
                   "schema": {"type": "string", "minLength": 1, "maxLength": 64,
                              "pattern": r"^[^\x00-\x1f\x7f]+$"}}
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Spacecraft",
-            "version": "0.2.0",
-            "description": "The simulated spacecraft's side of the uplink protocol: it receives "
-                           "commands, one or a batch at a time, and its executor runs each at "
-                           "most once after a random delay, on its own clock, and may fail it. "
-                           "Reads never execute anything. Commands: " + command_names + ".",
-        },
-        "paths": {
-            "/commands": {"post": {
-                "summary": "Receive a command or a batch of commands; idempotent per id",
-                "description": "A body with a `commands` field is a batch of 1 to "
-                               f"{batch_max} commands with distinct ids; anything else is one "
-                               "command. A re-sent id is not stored or run again: its receipt "
-                               "count grows and its acknowledgement is the first receipt's "
-                               "(with the current state). In a batch, a command the catalog "
-                               "refuses is answered `acknowledged: false` and not stored; the "
-                               "others are.",
-                "operationId": "receiveCommands",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "oneOf": [_ref("CatalogCommand"), _ref("UplinkBatch")]}}}},
-                "responses": {
-                    "202": _json({"oneOf": [_ref("Acknowledgement"),
-                                            _ref("BatchAcknowledgement")]},
-                                 "received (or received again): an acknowledgement, or for a "
-                                 "batch one item per command in request order"),
-                    **_errors({
-                        400: BAD_JSON,
-                        413: "the body is larger than the limit (MAX_BODY_BYTES for one "
-                             "command, UPLINK_MAX_BODY_BYTES for a batch)",
-                        415: NOT_JSON,
-                        422: "one command: a field is wrong or the catalog refuses it "
-                             "(error invalid_command); a batch: the envelope is wrong (not "
-                             f"1 to {batch_max} objects, an item's fields, duplicate ids), "
-                             "nothing stored"}),
-                },
-            }},
-            "/commands/query": {"post": {
-                "summary": "The state of many commands in one call; read only",
-                "description": f"1 to {batch_max} ids; the known ones are reported in request "
-                               "order, the others listed as unknown.",
-                "operationId": "queryCommands",
-                "requestBody": {"required": True, "content": {
-                    "application/json": {"schema": _ref("UplinkQuery")}}},
-                "responses": {
-                    "200": _json(_ref("QueryReport"), "the known commands and the unknown ids"),
-                    **_errors({400: BAD_JSON,
-                              413: "the body is larger than UPLINK_MAX_BODY_BYTES",
-                              415: NOT_JSON,
-                              422: f"not a list of 1 to {batch_max} valid ids"}),
-                },
-            }},
-            "/commands/{command_id}": {"get": {
-                "summary": "A command's state on board; read only",
-                "description": "Never executes anything: the executor runs commands when "
-                               "their time comes. (A command whose id is `query` is read with "
-                               "POST /commands/query.)",
-                "operationId": "getCommand",
-                "parameters": [command_id],
-                "responses": {"200": _json(_ref("CommandReport"), "the command"),
-                              **_errors({404: "no command with this id was received"})},
-            }},
-            "/state": {"get": {
-                "summary": "The simulated spacecraft's state; read only",
-                "description": "What the commands executed so far made of it.",
-                "operationId": "getState",
-                "responses": {"200": _json(_ref("StateReport"), "the state")},
-            }},
-            "/health": {"get": {
-                "summary": "Liveness and database reachability",
-                "operationId": "getHealth",
-                "responses": {
-                    "200": _json({"type": "object"}, "the service and its database answer"),
-                    "503": _json(_ref("Error"), "the database is not reachable"),
-                },
-            }},
-        },
-        "components": {"schemas": _components(batch_max)},
-    }
+    description = ("The simulated spacecraft's side of the uplink protocol: it receives "
+                   "commands, one or a batch at a time, and its executor runs each at most once "
+                   "after a random delay, on its own clock, and may fail it. Reads never "
+                   "execute anything. Commands: " + command_names + ".")
+    return document("Spacecraft", description, {
+        "/commands": {"post": {
+            "summary": "Receive a command or a batch of commands; idempotent per id",
+            "description": "A body with a `commands` field is a batch of 1 to "
+                           f"{batch_max} commands with distinct ids; anything else is one "
+                           "command. A re-sent id is not stored or run again: its receipt "
+                           "count grows and its acknowledgement is the first receipt's "
+                           "(with the current state). In a batch, a command the catalog "
+                           "refuses is answered `acknowledged: false` and not stored; the "
+                           "others are.",
+            "operationId": "receiveCommands",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "oneOf": [ref("CatalogCommand"), ref("UplinkBatch")]}}}},
+            "responses": {
+                "202": json_response(
+                    "received (or received again): an acknowledgement, or for a batch one "
+                    "item per command in request order",
+                    {"oneOf": [ref("Acknowledgement"), ref("BatchAcknowledgement")]}),
+                **errors({
+                    400: BAD_JSON,
+                    413: "the body is larger than the limit (MAX_BODY_BYTES for one "
+                         "command, UPLINK_MAX_BODY_BYTES for a batch)",
+                    415: NOT_JSON,
+                    422: "one command: a field is wrong or the catalog refuses it "
+                         "(error invalid_command); a batch: the envelope is wrong (not "
+                         f"1 to {batch_max} objects, an item's fields, duplicate ids), "
+                         "nothing stored"}),
+            },
+        }},
+        "/commands/query": {"post": {
+            "summary": "The state of many commands in one call; read only",
+            "description": f"1 to {batch_max} ids; the known ones are reported in request "
+                           "order, the others listed as unknown.",
+            "operationId": "queryCommands",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": ref("UplinkQuery")}}},
+            "responses": {
+                "200": json_response("the known commands and the unknown ids", "QueryReport"),
+                **errors({400: BAD_JSON,
+                          413: "the body is larger than UPLINK_MAX_BODY_BYTES",
+                          415: NOT_JSON,
+                          422: f"not a list of 1 to {batch_max} valid ids"}),
+            },
+        }},
+        "/commands/{command_id}": {"get": {
+            "summary": "A command's state on board; read only",
+            "description": "Never executes anything: the executor runs commands when "
+                           "their time comes. (A command whose id is `query` is read with "
+                           "POST /commands/query.)",
+            "operationId": "getCommand",
+            "parameters": [command_id],
+            "responses": {"200": json_response("the command", "CommandReport"),
+                          **errors({404: "no command with this id was received"})},
+        }},
+        "/state": {"get": {
+            "summary": "The simulated spacecraft's state; read only",
+            "description": "What the commands executed so far made of it.",
+            "operationId": "getState",
+            "responses": {"200": json_response("the state", "StateReport")},
+        }},
+    }, _components(batch_max))

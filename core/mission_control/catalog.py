@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 
 class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # NaN and infinities are no JSON: the database's JSON columns refuse them.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class NoArgs(Args):

@@ -1,6 +1,7 @@
 """Test helpers shared by every suite (factories); imported by tests, never by services."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from mission_control import lifecycle
@@ -77,3 +78,14 @@ def assert_error(response, status: int, error: str | None = None) -> dict:
     if error:
         assert body["error"] == error
     return body
+
+
+# What gunicorn lets through in a response header value (RFC 9110 field-value); anything else
+# makes it fail the response after the view has run, and maybe committed, as a 500.
+_SENDABLE_HEADER = re.compile(r"[ \t\x21-\x7e\x80-\xff]*")
+
+
+def assert_headers_sendable(response) -> None:
+    """Every header of a Flask test response is one a real server can send."""
+    for name, value in response.headers.items():
+        assert _SENDABLE_HEADER.fullmatch(value), f"{name}: {value!r}"

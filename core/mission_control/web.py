@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Annotated, Any, Callable, TypeVar
@@ -10,7 +11,7 @@ import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 
 from .db import Database
 from .logs import configure_logging
@@ -77,16 +78,31 @@ def register_error_handlers(app: Flask) -> None:
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Lone UTF-16 surrogates parse from JSON ("\\ud800") but cannot be encoded as UTF-8: neither
+# database driver can store them, nor can a response or a log line carry them.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+INT64_MAX = 2**63 - 1  # the widest integer both databases (and their drivers) accept
 
 
-def _no_control_characters(value: str) -> str:
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or echoed as plain text, or None when it can."""
     if _CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
+        return "must not contain control characters"
+    if not value.isascii() and _SURROGATES.search(value):
+        return "must be valid Unicode text"
+    return None
+
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
-# A string field that refuses control characters (PostgreSQL cannot store NUL in text).
-PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+# A string field that refuses what no database or header can carry: control characters
+# (PostgreSQL cannot store NUL in text; an ESC breaks a cookie) and lone surrogates.
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 def plain_header(name: str, default: str | None = None, max_length: int = 200) -> str | None:
@@ -95,19 +111,55 @@ def plain_header(name: str, default: str | None = None, max_length: int = 200) -
     if value is None:
         return default
     value = value.strip()
-    if not value or len(value) > max_length or _CONTROL_CHARACTERS.search(value):
+    if not value or len(value) > max_length or text_problem(value):
         raise ApiError(422, "validation_error",
                        f"{name} must be 1 to {max_length} printable characters")
     return value
 
 
+def request_body() -> bytes:
+    """The raw request body, at most MAX_BODY_BYTES, or ApiError 413.
+
+    Werkzeug reads a body that has no Content-Length (chunked) only up to the limit and
+    silently stops there, so an oversized body would look like a truncated one. One byte
+    more from the server's stream tells the two apart. Read this before ``request.form``:
+    the form is then parsed from the same cached bytes.
+    """
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        if request.environ["wsgi.input"].read(1):
+            raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+    return data
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A JSON object naming a key twice is ambiguous (which "confirm" did the client mean?):
+    # refused rather than letting the last one silently win.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(key)
+    return data
+
+
 def json_body() -> Any:
-    """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed."""
+    """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed
+    or ambiguous (a key named twice), 413 if too large."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    data = request_body()
     try:
-        return request.get_json()
-    except BadRequest:
+        return json.loads(data, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKey as error:
+        raise ApiError(400, "duplicate_key", f"the key {error.args[0]!r} appears twice in one "
+                       "JSON object; send each key once", key=error.args[0]) from None
+    except ValueError:  # not JSON, not UTF-8, or an integer of thousands of digits
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
     except RecursionError:  # absurdly nested JSON overflows the decoder before any check
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
@@ -125,11 +177,24 @@ def parse_body(model: type[ModelT]) -> ModelT:
 
 
 def parse_query(model: type[ModelT]) -> ModelT:
-    """Validate the query string against a pydantic model; 422 lists what is wrong per field."""
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        raise validation_error(error, "query") from None
+    """Validate the query string against a pydantic model; 422 lists what is wrong per field.
+
+    A parameter given twice is refused (which one would count?), and so is an integer beyond
+    64 bits, which no database accepts as a bound."""
+    args = request.args
+    repeated = sorted({name for name in args if len(args.getlist(name)) > 1})
+    fields = [{"field": name, "message": "must be given once"} for name in repeated]
+    if not fields:
+        try:
+            parsed = model.model_validate(args.to_dict())
+        except ValidationError as error:
+            raise validation_error(error, "query") from None
+        fields = [{"field": name, "message": f"must be at most {INT64_MAX}"}
+                  for name, value in parsed if isinstance(value, int) and abs(value) > INT64_MAX]
+        if not fields:
+            return parsed
+    raise ApiError(422, "validation_error",
+                   "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
 
 
 def validation_error(error: ValidationError, where: str) -> ApiError:

@@ -27,6 +27,7 @@ from mission_control.catalog import CatalogError, CommandSpec, commands_for
 from mission_control.status import FINAL, Status
 from mission_control.models import Target, Telecommand
 from mission_control.timeutil import utcnow
+from mission_control.web import request_body, text_problem
 
 from . import telecommands
 from .schemas import NewTelecommand
@@ -238,6 +239,16 @@ def submit_command():
     return response
 
 
+def operator_name(raw: str | None) -> str | None:
+    """The operator's name from a form field or cookie, or None when it is not a usable one.
+
+    It is stored in the history and sent back in a cookie, so it must be text both the
+    database and an HTTP header can carry: checked before anything is written, never after.
+    """
+    name = (raw or "").strip()
+    return name if 1 <= len(name) <= 100 and text_problem(name) is None else None
+
+
 class _Refused(Exception):
     """The form was refused: a message for the form and one per field (by input name)."""
 
@@ -251,8 +262,8 @@ def _issue(choices: list[TargetChoice], target_id: str, command_name: str, form:
            operator: str) -> tuple[Telecommand, dict[str, str]]:
     """Build the request from the form and issue it; every refusal becomes ``_Refused``."""
     errors = {}
-    if not 1 <= len(operator) <= 100:
-        errors["operator"] = "Enter your name (1 to 100 characters)."
+    if operator_name(operator) is None:
+        errors["operator"] = "Enter your name (1 to 100 printable characters)."
     choice = next((c for c in choices if c.id == target_id), None)
     if choice is None:
         errors["target"] = f"Unknown target {target_id!r}."
@@ -321,8 +332,14 @@ def queue_fragment():
 @bp.post("/ui/telecommands/<command_id>/cancel")
 def cancel_command(command_id: str):
     """Cancel a READY command; a conflict (no longer READY) is shown, not hidden."""
-    operator = (request.form.get("operator") or request.cookies.get(OPERATOR_COOKIE)
-                or "operator").strip()[:100] or "operator"
+    given = request.form.get("operator", "").strip()
+    operator = operator_name(given)
+    if given and operator is None:
+        return render_template("message.html", title="Not cancelled",
+                               message="Enter your name (1 to 100 printable characters).",
+                               back=url_for("pages.index")), 422
+    # A cookie is the browser's to send as it likes: one that holds no usable name is ignored.
+    operator = operator or operator_name(request.cookies.get(OPERATOR_COOKIE)) or "operator"
     refusal = None
     with database().transaction() as session:
         command_uuid = telecommands.parse_id(command_id)
@@ -397,6 +414,7 @@ def _refuse_cross_site_posts():
     """
     if request.method != "POST":
         return None
+    request_body()  # 413 for an oversized body sent without a length, not a truncated form
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
     if (site is not None and site not in ("same-origin", "none")) or \

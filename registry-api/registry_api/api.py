@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from flask import Blueprint, current_app
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
 from mission_control.passwords import verify_password
-from mission_control.web import ApiError, error_response, parse_body
+from mission_control.web import error_response, parse_body, parse_query
 
 from . import crud, events
 from .crud import Sort
@@ -58,18 +58,6 @@ def _integrity(error: IntegrityError):
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 
-def _query(model: type[BaseModel]) -> Any:
-    """The query string validated by ``model``; 422 with a message per parameter."""
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "query", "message": e["msg"]}
-                  for e in error.errors(include_url=False)]
-        raise ApiError(422, "validation_error",
-                       "; ".join(f"{f['field']}: {f['message']}" for f in fields),
-                       fields=fields) from None
-
-
 def list_query_model(resource: Resource) -> type[BaseModel]:
     """The query string of GET /<resource>: pagination, sort, parent and status filters."""
     fields: dict[str, Any] = {
@@ -107,7 +95,7 @@ def _routes(resource: Resource) -> None:
         return data, 201, {"Location": f"{bp.url_prefix}{base}/{data['id']}"}
 
     def list_items():
-        query = _query(query_model)
+        query = parse_query(query_model)
         filters = {k: v for k, v in query.model_dump(exclude={"limit", "offset", "sort"}).items()
                    if v is not None}
         with database().autocommit() as connection:
@@ -131,7 +119,7 @@ def _routes(resource: Resource) -> None:
 
     def delete_item(item_id: str):
         parsed_id = crud.parse_id(resource, item_id)
-        query = _query(DeleteQuery)
+        query = parse_query(DeleteQuery)
         with database().transaction() as session:
             crud.delete(session, resource, parsed_id, cascade=query.cascade)
         return "", 204
@@ -169,8 +157,7 @@ def verify_robot_password(item_id: str):
 @bp.get("/events")
 def list_events():
     """Change events after the cursor ?since=, oldest first."""
-    query = _query(EventQuery)
-    with database().transaction() as session:
-        items = [events.to_json(e) for e in events.page(session, query.since, query.limit)]
+    query = parse_query(EventQuery)
+    items = [events.to_json(e) for e in events.page(database(), query.since, query.limit)]
     return {"items": items, "next": items[-1]["id"] if items else query.since}
 

@@ -1,22 +1,23 @@
 """``mc-serve SERVICE``: run a service's Flask app under gunicorn, bound where its URL says.
 
 The address comes from the same setting other services use to find it (GROUND_URL for
-ground, ...), so the two can never disagree. WEB_CONCURRENCY sets the worker processes.
+ground, ...), so the two can never disagree. WEB_CONCURRENCY and WEB_THREADS (Settings) set
+the worker processes and the threads in each.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+from typing import Any
 from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
-from sqlalchemy.engine import make_url
 from gunicorn.config import KNOWN_SETTINGS
+from sqlalchemy.engine import make_url
 
-_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
+from .settings import Settings, get_settings
 
-from .settings import get_settings
+_GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
 
 SERVICES = {
     "ground": ("ground.app:create_app", "ground_url"),
@@ -68,22 +69,28 @@ def main(argv: list[str] | None = None) -> None:
         return
     if options.service is None:
         parser.error("name a service")
-    factory, url_setting = SERVICES[options.service]
-    settings = get_settings()
-    _Gunicorn(factory, {
+    factory, _ = SERVICES[options.service]
+    _Gunicorn(factory, gunicorn_options(options.service, get_settings())).run()
+
+
+def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
+    """How gunicorn runs ``service``: where it binds, how many workers and threads."""
+    _, url_setting = SERVICES[service]
+    return {
         "bind": bind_address(getattr(settings, url_setting)),
-        "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "workers": settings.web_concurrency,
         "worker_class": "gthread",
-        "threads": int(os.environ.get("WEB_THREADS", "4")),
+        "threads": settings.web_threads,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
-        "proc_name": f"mission-control-{options.service}",
+        "proc_name": f"mission-control-{service}",
         "graceful_timeout": 10,
         # gunicorn 27 opens a control socket at one fixed path per user: two services on
         # one machine would take it from each other, and we do not use it.
-        **({"control_socket_disable": True} if "control_socket_disable" in _SETTINGS else {}),
-    }).run()
+        **({"control_socket_disable": True}
+           if "control_socket_disable" in _GUNICORN_SETTINGS else {}),
+    }
 
 
 if __name__ == "__main__":

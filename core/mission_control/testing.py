@@ -70,12 +70,15 @@ def run_together(work, count: int = 8) -> list:
 
 
 def assert_error(response, status: int, error: str | None = None) -> dict:
-    """A Flask test response is a JSON error of ``status`` (and code ``error``); its body."""
+    """A Flask test response is a JSON error document of ``status`` (and code ``error``), never
+    an HTML page: ``{"error": <code>, "message": <text>, ...}``. Returns its body."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/json"
+    assert "<html" not in response.get_data(as_text=True).lower()
     body = response.get_json()
-    assert body["error"] and body["message"]
-    if error:
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["message"], str) and body["message"]
+    if error is not None:
         assert body["error"] == error
     return body
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from .db import Database
 from .logs import configure_logging
 from .settings import Settings, get_settings
+from .validation import FieldError, field_errors, summary
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -193,16 +194,17 @@ def parse_query(model: type[ModelT]) -> ModelT:
                   for name, value in parsed if isinstance(value, int) and abs(value) > INT64_MAX]
         if not fields:
             return parsed
-    raise ApiError(422, "validation_error",
-                   "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+    raise invalid(fields)
 
 
 def validation_error(error: ValidationError, where: str) -> ApiError:
     """A 422 naming each field that failed validation and why."""
-    fields = [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
-              for e in error.errors(include_url=False)]
-    return ApiError(422, "validation_error",
-                    "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+    return invalid(field_errors(error, where))
+
+
+def invalid(fields: list[FieldError]) -> ApiError:
+    """A 422 listing ``fields`` (``{"field", "message"}`` each) and summing them up."""
+    return ApiError(422, "validation_error", summary(fields), fields=fields)
 
 
 def service_app(import_name: str, service: str, settings: Settings | None,

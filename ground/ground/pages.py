@@ -27,6 +27,7 @@ from mission_control.catalog import CatalogError, CommandSpec, commands_for
 from mission_control.status import FINAL, Status
 from mission_control.models import Target, Telecommand
 from mission_control.timeutil import utcnow
+from mission_control.validation import field_errors
 from mission_control.web import request_body, text_problem
 
 from . import telecommands
@@ -283,8 +284,8 @@ def _issue(choices: list[TargetChoice], target_id: str, command_name: str, form:
     except telecommands.UnknownTarget as refusal:
         raise _Refused({"target": str(refusal)}) from None
     except ValidationError as refusal:
-        raise _Refused({".".join(str(p) for p in e["loc"]) or "form": e["msg"]
-                        for e in refusal.errors(include_url=False)}) from None
+        raise _Refused({f["field"]: f["message"]
+                        for f in field_errors(refusal, "form")}) from None
 
 
 def _catalog_refusal(refusal: CatalogError, command_name: str) -> _Refused:

@@ -9,17 +9,17 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, current_app
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import create_model
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
 from mission_control.passwords import verify_password
+from mission_control.validation import summary
 from mission_control.web import error_response, parse_body, parse_query
 
 from . import crud, events
-from .crud import Sort
 from .resources import RESOURCES, Resource
-from .schemas import VerifyPassword
+from .schemas import DeleteQuery, EventQuery, ListQuery, VerifyPassword
 from .types import Status
 
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
@@ -36,8 +36,8 @@ def _not_found(error: crud.NotFound):
 
 @bp.errorhandler(crud.UnknownParent)
 def _unknown_parent(error: crud.UnknownParent):
-    return error_response(422, "validation_error", f"{error.field}: {error}",
-                          fields=[{"field": error.field, "message": str(error)}])
+    fields = [{"field": error.field, "message": str(error)}]
+    return error_response(422, "validation_error", summary(fields), fields=fields)
 
 
 @bp.errorhandler(crud.NameTaken)
@@ -58,30 +58,16 @@ def _integrity(error: IntegrityError):
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 
-def list_query_model(resource: Resource) -> type[BaseModel]:
-    """The query string of GET /<resource>: pagination, sort, parent and status filters."""
-    fields: dict[str, Any] = {
-        "limit": (int, Field(50, ge=1, le=500)),
-        "offset": (int, Field(0, ge=0, le=1_000_000_000)),
-        "sort": (Sort, "created_at"),
-    }
+def list_query_model(resource: Resource) -> type[ListQuery]:
+    """The query string of GET /<resource>: ListQuery's page and order, and the resource's
+    parent and status filters."""
+    filters: dict[str, Any] = {}
     if resource.parent_field:
-        fields[resource.parent_field] = (uuid.UUID | None, None)
+        filters[resource.parent_field] = (uuid.UUID | None, None)
     if resource.has_status:
-        fields["status"] = (Status | None, None)
+        filters["status"] = (Status | None, None)
     name = "".join(p.title() for p in resource.path.split("-")) + "Query"
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-
-
-class DeleteQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    cascade: bool = False
-
-
-class EventQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: int = Field(0, ge=0, le=2**63 - 1)
-    limit: int = Field(100, ge=1, le=1000)
+    return create_model(name, __base__=ListQuery, **filters)
 
 
 def _routes(resource: Resource) -> None:

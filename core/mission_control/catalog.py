@@ -9,14 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from .validation import field_errors, summary
+from .validation import field_errors, plain_text, summary
 
 
 class Args(BaseModel):
     # NaN and infinities are no JSON: the database's JSON columns refuse them.
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        # Every string argument is stored and uplinked: the same rule as PlainText, for all.
+        return plain_text(value) if isinstance(value, str) else value
 
 
 class NoArgs(Args):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Annotated, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, jsonify, request, send_from_directory
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .db import Database
 from .logs import configure_logging
 from .settings import Settings, get_settings
-from .validation import FieldError, field_errors, summary
+# PlainText and text_problem are the services' to import from here too, with the rest of the
+# request plumbing; their home is validation.py.
+from .validation import FieldError, PlainText, field_errors, summary, text_problem  # noqa: F401
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -78,32 +80,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500, "internal_error", "the server failed; see its log")
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-# Lone UTF-16 surrogates parse from JSON ("\\ud800") but cannot be encoded as UTF-8: neither
-# database driver can store them, nor can a response or a log line carry them.
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 INT64_MAX = 2**63 - 1  # the widest integer both databases (and their drivers) accept
-
-
-def text_problem(value: str) -> str | None:
-    """Why ``value`` cannot be stored or echoed as plain text, or None when it can."""
-    if _CONTROL_CHARACTERS.search(value):
-        return "must not contain control characters"
-    if not value.isascii() and _SURROGATES.search(value):
-        return "must be valid Unicode text"
-    return None
-
-
-def _plain_text(value: str) -> str:
-    problem = text_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-# A string field that refuses what no database or header can carry: control characters
-# (PostgreSQL cannot store NUL in text; an ESC breaks a cookie) and lone surrogates.
-PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 def plain_header(name: str, default: str | None = None, max_length: int = 200) -> str | None:

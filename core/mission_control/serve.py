@@ -8,9 +8,11 @@ the worker processes and the threads in each.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 from sqlalchemy.engine import make_url
@@ -42,10 +44,23 @@ def addresses(settings) -> str:
     return "\n".join(lines)
 
 
+def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot even parse (a bad request line, header or
+    chunk), as our JSON error document instead of its HTML page: no client input gets HTML."""
+    body = json.dumps({"error": reason.lower().replace(" ", "_"),
+                       "message": mesg or reason}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: str, options: dict) -> None:
         self.factory = factory
         self.options = options
+        # gunicorn has no setting for the body of its own refusals; its workers (forked
+        # from this process) look the writer up in gunicorn.util on each refusal.
+        gunicorn_util.write_error = json_error
         super().__init__()
 
     def load_config(self) -> None:

@@ -103,11 +103,18 @@ def request_body() -> bytes:
     more from the server's stream tells the two apart. Read this before ``request.form``:
     the form is then parsed from the same cached bytes.
     """
-    data = request.get_data(cache=True)
     limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit:
-        if request.environ["wsgi.input"].read(1):
-            raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+    try:
+        data = request.get_data(cache=True)
+        oversized = (request.content_length is None and limit is not None
+                     and len(data) >= limit and request.environ["wsgi.input"].read(1))
+    except HTTPException:
+        raise
+    except Exception:  # the server's reader gave up: bad chunked framing, or the body ended early
+        raise ApiError(400, "malformed_body", "the request body could not be read: its "
+                       "chunked encoding is broken or it ended early") from None
+    if oversized:
+        raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
     return data
 
 

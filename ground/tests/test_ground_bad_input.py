@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from gunicorn.http.errors import InvalidChunkSize
 from sqlalchemy import func, select
 
 from mission_control.models import Telecommand, TelecommandHistory
@@ -229,4 +230,26 @@ def test_a_streamed_form_over_the_limit_is_413_and_stores_nothing(client, databa
                            content_type="application/x-www-form-urlencoded", **STREAMED)
 
     assert_error(response, 413, "payload_too_large")
+    assert stored(database) == (0, 0)
+
+
+class _BrokenChunks(io.BytesIO):
+    """What gunicorn's reader does with a body whose chunked framing is broken."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise InvalidChunkSize(b"zz")
+
+    def readinto(self, buffer) -> int:
+        raise InvalidChunkSize(b"zz")
+
+
+@pytest.mark.parametrize("path, content_type", [
+    ("/api/telecommands", "application/json"),
+    ("/ui/telecommands", "application/x-www-form-urlencoded"),
+])
+def test_a_body_the_server_cannot_read_is_400(client, database, path, content_type):
+    response = client.post(path, input_stream=_BrokenChunks(), content_type=content_type,
+                           **STREAMED)
+
+    assert_error(response, 400, "malformed_body")
     assert stored(database) == (0, 0)

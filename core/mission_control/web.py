@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any, Callable, TypeVar
 
 import swagger_ui_bundle
@@ -96,7 +95,8 @@ def plain_header(name: str, default: str | None = None, max_length: int = 200) -
 
 
 def request_body() -> bytes:
-    """The raw request body, at most MAX_BODY_BYTES, or ApiError 413.
+    """The raw request body, at most MAX_BODY_BYTES; ApiError 413 when larger, 400 when the
+    server cannot read it.
 
     Werkzeug reads a body that has no Content-Length (chunked) only up to the limit and
     silently stops there, so an oversized body would look like a truncated one. One byte

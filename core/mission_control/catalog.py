@@ -9,11 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
+)
+
+from .validation import field_errors, plain_text, summary
 
 
 class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # NaN and infinities are no JSON: the database's JSON columns refuse them.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        # Every string argument is stored and uplinked: the same rule as PlainText, for all.
+        return plain_text(value) if isinstance(value, str) else value
 
 
 class NoArgs(Args):
@@ -89,11 +100,6 @@ def commands_for(kind: str) -> dict[str, CommandSpec]:
     return CATALOG.get(kind, {})
 
 
-def _describe_errors(error: ValidationError) -> list[dict[str, str]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "args", "message": e["msg"]}
-            for e in error.errors(include_url=False)]
-
-
 def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool = False) -> dict[str, Any]:
     """Check a command against the catalog of a target kind; return its normalised arguments."""
     commands = commands_for(kind)
@@ -110,9 +116,8 @@ def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool =
     try:
         parsed = spec.args.model_validate(args)
     except ValidationError as error:
-        fields = _describe_errors(error)
-        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        raise CatalogError(f"invalid args for {command_name}: {summary}", fields=fields,
+        fields = field_errors(error, "args")
+        raise CatalogError(f"invalid args for {command_name}: {summary(fields)}", fields=fields,
                            args_schema=spec.args.model_json_schema()) from None
     if spec.hazardous and confirm is not True:
         raise CatalogError(f"{command_name} is hazardous: send \"confirm\": true to issue it",

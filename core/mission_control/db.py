@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Literal
@@ -10,6 +11,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+
+CONNECT_TIMEOUT_S = 5  # libpq counts whole seconds, at least 2
+PING_TIMEOUT_S = 3.0
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -47,6 +52,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     # restart fails one statement (answered 503, or the worker's pass is retried) and
     # SQLAlchemy then replaces the whole pool.
     kwargs.setdefault("pool_recycle", 1800)
+    if parsed.get_backend_name() == "postgresql":
+        # Without it libpq waits as long as the operating system does (minutes) for a host
+        # that does not answer, and every request (and /health) waits with it.
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     # An UPDATE run with many parameter sets (the worker's per-command times) goes out in
     # pages of statements, not one round trip each; INSERTs keep multi-row VALUES.
     if parsed.get_driver_name() == "psycopg2":
@@ -84,6 +94,8 @@ class Database:
         # Its own small pool of autocommit connections: each statement is its own transaction
         # (no BEGIN or COMMIT round trips), and no connection switches modes per checkout.
         self.autocommitting = make_engine(url, isolation_level="AUTOCOMMIT", **engine_kwargs)
+        self._ping_lock = threading.Lock()
+        self._pinging: tuple[threading.Thread, list[bool]] | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -109,7 +121,25 @@ class Database:
         with self.autocommitting.connect() as connection:
             yield connection
 
-    def ping(self) -> bool:
+    def ping(self, timeout_s: float = PING_TIMEOUT_S) -> bool:
+        """Whether the database answers a query within ``timeout_s``.
+
+        The query runs on a daemon thread, so a database that accepted the connection but
+        never answers (or a pool with no free connection) costs the caller a bounded wait.
+        Callers asking while a query is out wait for that same one: however often they ask,
+        at most one query is ever stuck, and it never holds up the process's exit."""
+        with self._ping_lock:
+            if self._pinging is None or not self._pinging[0].is_alive():
+                answer: list[bool] = []
+                thread = threading.Thread(target=lambda: answer.append(self._ping()),
+                                          name="db-ping", daemon=True)
+                thread.start()
+                self._pinging = (thread, answer)
+            thread, answer = self._pinging
+        thread.join(timeout_s)
+        return bool(answer) and answer[0]
+
+    def _ping(self) -> bool:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

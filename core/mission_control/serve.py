@@ -1,22 +1,25 @@
 """``mc-serve SERVICE``: run a service's Flask app under gunicorn, bound where its URL says.
 
 The address comes from the same setting other services use to find it (GROUND_URL for
-ground, ...), so the two can never disagree. WEB_CONCURRENCY sets the worker processes.
+ground, ...), so the two can never disagree. WEB_CONCURRENCY and WEB_THREADS (Settings) set
+the worker processes and the threads in each.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
-from sqlalchemy.engine import make_url
 from gunicorn.config import KNOWN_SETTINGS
+from sqlalchemy.engine import make_url
 
-_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
+from .settings import Settings, get_settings
 
-from .settings import get_settings
+_GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
 
 SERVICES = {
     "ground": ("ground.app:create_app", "ground_url"),
@@ -65,10 +68,23 @@ def stop_background_tasks(server, worker) -> None:
         task.stop()
 
 
+def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot even parse (a bad request line, header or
+    chunk), as our JSON error document instead of its HTML page: no client input gets HTML."""
+    body = json.dumps({"error": reason.lower().replace(" ", "_"),
+                       "message": mesg or reason}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: str, options: dict) -> None:
         self.factory = factory
         self.options = options
+        # gunicorn has no setting for the body of its own refusals; its workers (forked
+        # from this process) look the writer up in gunicorn.util on each refusal.
+        gunicorn_util.write_error = json_error
         super().__init__()
 
     def load_config(self) -> None:
@@ -92,17 +108,22 @@ def main(argv: list[str] | None = None) -> None:
         return
     if options.service is None:
         parser.error("name a service")
-    factory, url_setting = SERVICES[options.service]
-    settings = get_settings()
-    _Gunicorn(factory, {
+    factory, _ = SERVICES[options.service]
+    _Gunicorn(factory, gunicorn_options(options.service, get_settings())).run()
+
+
+def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
+    """How gunicorn runs ``service``: where it binds, how many workers and threads."""
+    _, url_setting = SERVICES[service]
+    return {
         "bind": bind_address(getattr(settings, url_setting)),
-        "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+        "workers": settings.web_concurrency,
         "worker_class": "gthread",
-        "threads": int(os.environ.get("WEB_THREADS", "4")),
+        "threads": settings.web_threads,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
-        "proc_name": f"mission-control-{options.service}",
+        "proc_name": f"mission-control-{service}",
         "graceful_timeout": 10,
         "post_worker_init": start_background_tasks,
         "worker_exit": stop_background_tasks,
@@ -111,8 +132,9 @@ def main(argv: list[str] | None = None) -> None:
         "limit_request_line": 0,
         # gunicorn 27 opens a control socket at one fixed path per user: two services on
         # one machine would take it from each other, and we do not use it.
-        **({"control_socket_disable": True} if "control_socket_disable" in _SETTINGS else {}),
-    }).run()
+        **({"control_socket_disable": True}
+           if "control_socket_disable" in _GUNICORN_SETTINGS else {}),
+    }
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     log_level: str = "INFO"
 
+    # gunicorn, for each web service (mc-serve): worker processes, and threads in each
+    web_concurrency: int = Field(2, ge=1)
+    web_threads: int = Field(4, ge=1)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

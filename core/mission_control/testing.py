@@ -1,6 +1,7 @@
 """Test helpers shared by every suite (factories); imported by tests, never by services."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from mission_control import lifecycle
@@ -70,11 +71,25 @@ def run_together(work, count: int = 8) -> list:
 
 
 def assert_error(response, status: int, error: str | None = None) -> dict:
-    """A Flask test response is a JSON error of ``status`` (and code ``error``); its body."""
+    """A Flask test response is a JSON error document of ``status`` (and code ``error``), never
+    an HTML page: ``{"error": <code>, "message": <text>, ...}``. Returns its body."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/json"
+    assert "<html" not in response.get_data(as_text=True).lower()
     body = response.get_json()
-    assert body["error"] and body["message"]
-    if error:
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["message"], str) and body["message"]
+    if error is not None:
         assert body["error"] == error
     return body
+
+
+# What gunicorn lets through in a response header value (RFC 9110 field-value); anything else
+# makes it fail the response after the view has run, and maybe committed, as a 500.
+_SENDABLE_HEADER = re.compile(r"[ \t\x21-\x7e\x80-\xff]*")
+
+
+def assert_headers_sendable(response) -> None:
+    """Every header of a Flask test response is one a real server can send."""
+    for name, value in response.headers.items():
+        assert _SENDABLE_HEADER.fullmatch(value), f"{name}: {value!r}"

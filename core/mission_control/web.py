@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import re
-from typing import Annotated, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
 from .settings import Settings, get_settings
+from .validation import FieldError, field_errors, summary, text_problem
 
 log = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -76,17 +77,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500, "internal_error", "the server failed; see its log")
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-# A string field that refuses control characters (PostgreSQL cannot store NUL in text).
-PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+INT64_MAX = 2**63 - 1  # the widest integer both databases (and their drivers) accept
 
 
 def plain_header(name: str, default: str | None = None, max_length: int = 200) -> str | None:
@@ -95,43 +86,66 @@ def plain_header(name: str, default: str | None = None, max_length: int = 200) -
     if value is None:
         return default
     value = value.strip()
-    if not value or len(value) > max_length or _CONTROL_CHARACTERS.search(value):
+    if not value or len(value) > max_length or text_problem(value):
         raise ApiError(422, "validation_error",
                        f"{name} must be 1 to {max_length} printable characters")
     return value
 
 
+def request_body() -> bytes:
+    """The raw request body, at most MAX_BODY_BYTES; ApiError 413 when larger, 400 when the
+    server cannot read it.
+
+    Werkzeug reads a body that has no Content-Length (chunked) only up to the limit and
+    silently stops there, so an oversized body would look like a truncated one. One byte
+    more from the server's stream tells the two apart. Read this before ``request.form``:
+    the form is then parsed from the same cached bytes.
+    """
+    limit = request.max_content_length
+    try:
+        data = request.get_data(cache=True)
+        oversized = (request.content_length is None and limit is not None
+                     and len(data) >= limit and request.environ["wsgi.input"].read(1))
+    except HTTPException:
+        raise
+    except Exception:  # the server's reader gave up: bad chunked framing, or the body ended early
+        raise ApiError(400, "malformed_body", "the request body could not be read: its "
+                       "chunked encoding is broken or it ended early") from None
+    if oversized:
+        raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+    return data
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A JSON object naming a key twice is ambiguous (which "confirm" did the client mean?):
+    # refused rather than letting the last one silently win.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(key)
+    return data
+
+
 def json_body() -> Any:
-    """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed."""
+    """The request's JSON body, or an ApiError: 415 for another content type, 400 if malformed
+    or ambiguous (a key named twice), 413 if too large."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    _read_within_limit()
+    data = request_body()
     try:
-        return request.get_json()
-    except BadRequest:
+        return json.loads(data, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKey as error:
+        raise ApiError(400, "duplicate_key", f"the key {error.args[0]!r} appears twice in one "
+                       "JSON object; send each key once", key=error.args[0]) from None
+    except ValueError:  # not JSON, not UTF-8, or an integer of thousands of digits
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
     except RecursionError:  # absurdly nested JSON overflows the decoder before any check
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
-
-
-def _read_within_limit() -> None:
-    """Read the body, or ApiError 413 when it is larger than ``request.max_content_length``.
-
-    werkzeug cuts a chunked body (no Content-Length) off at the limit without an error, and
-    the JSON then looks malformed (400): read one byte more than the limit to tell.
-    """
-    limit = request.max_content_length
-    if limit is None:
-        return
-    request.max_content_length = limit + 1
-    try:
-        too_large = len(request.get_data()) > limit
-    except RequestEntityTooLarge:
-        too_large = True
-    finally:
-        request.max_content_length = limit
-    if too_large:
-        raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
 
 
 def parse_body(model: type[ModelT]) -> ModelT:
@@ -146,19 +160,33 @@ def parse_body(model: type[ModelT]) -> ModelT:
 
 
 def parse_query(model: type[ModelT]) -> ModelT:
-    """Validate the query string against a pydantic model; 422 lists what is wrong per field."""
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        raise validation_error(error, "query") from None
+    """Validate the query string against a pydantic model; 422 lists what is wrong per field.
+
+    A parameter given twice is refused (which one would count?), and so is an integer beyond
+    64 bits, which no database accepts as a bound."""
+    args = request.args
+    repeated = sorted({name for name in args if len(args.getlist(name)) > 1})
+    fields = [{"field": name, "message": "must be given once"} for name in repeated]
+    if not fields:
+        try:
+            parsed = model.model_validate(args.to_dict())
+        except ValidationError as error:
+            raise validation_error(error, "query") from None
+        fields = [{"field": name, "message": f"must be at most {INT64_MAX}"}
+                  for name, value in parsed if isinstance(value, int) and abs(value) > INT64_MAX]
+        if not fields:
+            return parsed
+    raise invalid(fields)
 
 
 def validation_error(error: ValidationError, where: str) -> ApiError:
     """A 422 naming each field that failed validation and why."""
-    fields = [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
-              for e in error.errors(include_url=False)]
-    return ApiError(422, "validation_error",
-                    "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+    return invalid(field_errors(error, where))
+
+
+def invalid(fields: list[FieldError]) -> ApiError:
+    """A 422 listing ``fields`` (``{"field", "message"}`` each) and summing them up."""
+    return ApiError(422, "validation_error", summary(fields), fields=fields)
 
 
 def service_app(import_name: str, service: str, settings: Settings | None,

@@ -1,6 +1,7 @@
 import pytest
+from pydantic import ValidationError
 
-from mission_control.catalog import CATALOG, CatalogError, validate_command
+from mission_control.catalog import CATALOG, Args, CatalogError, validate_command
 
 
 def test_ping_exists_for_every_target_kind():
@@ -67,3 +68,24 @@ def test_hazardous_commands_need_confirmation(name):
 def test_robot_catalog_does_not_accept_spacecraft_commands():
     with pytest.raises(CatalogError):
         validate_command("robot", "DEPLOY_SOLAR_ARRAY", {}, confirm=True)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ({"roll": float("nan"), "pitch": 0, "yaw": 0}, "roll"),
+    ({"roll": 0, "pitch": float("-inf"), "yaw": 0}, "pitch"),
+])
+def test_numbers_no_json_can_carry_are_refused(args, fragment):
+    with pytest.raises(CatalogError) as caught:
+        validate_command("spacecraft", "ADJUST_ATTITUDE", args)
+    assert fragment in caught.value.message
+
+
+class _LabelArgs(Args):
+    label: str
+
+
+@pytest.mark.parametrize("label", ["a\x00b", "\x1b[2J", "\ud800"])
+def test_every_string_argument_is_plain_text(label):
+    with pytest.raises(ValidationError, match="label"):
+        _LabelArgs.model_validate({"label": label})
+    assert _LabelArgs.model_validate({"label": "Zoë 🚀"}).label == "Zoë 🚀"

@@ -1,4 +1,12 @@
-from mission_control.serve import addresses, bind_address
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from mission_control.serve import addresses, bind_address, gunicorn_options
 from mission_control.settings import Settings
 
 
@@ -43,3 +51,66 @@ def test_each_worker_starts_and_stops_its_apps_background_tasks():
     # The master also calls worker_exit, with a worker that never loaded the app.
     stop_background_tasks(None, SimpleNamespace())
     start_background_tasks(SimpleNamespace(wsgi=Flask(__name__)))
+
+
+def test_workers_and_threads_come_from_the_settings(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("WEB_THREADS", "7")
+
+    options = gunicorn_options("registry-api", Settings(registry_url="http://127.0.0.1:8123"))
+
+    assert (options["workers"], options["threads"]) == (3, 7)
+    assert options["bind"] == "127.0.0.1:8123"
+
+
+def test_workers_and_threads_default_to_two_and_four(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("WEB_THREADS", raising=False)
+
+    assert (Settings().web_concurrency, Settings().web_threads) == (2, 4)
+
+
+def test_what_gunicorn_itself_refuses_is_answered_in_json(tmp_path):
+    """A request gunicorn cannot parse never reaches Flask: its refusal must be JSON too."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'mc.db'}",
+           "REGISTRY_URL": f"http://127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+           "WEB_THREADS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "mission_control.serve", "registry-api"],
+                              env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        answers = [_raw_request(port, request) for request in (
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        )]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1][:1] == b"4", answer[:300]
+        assert b"Content-Type: application/json" in head
+        document = json.loads(body)
+        assert document["error"] and document["message"]
+
+
+def _raw_request(port: int, request: bytes) -> bytes:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+    with connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer

@@ -8,7 +8,7 @@ from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.web import service_app
 
-from . import api, pages
+from . import api, filters, pages
 from .openapi import document
 
 
@@ -16,5 +16,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build ground; tests pass their own settings and database."""
     app = service_app(__name__, "ground", settings, database, document, "Mission Control ground")
     app.register_blueprint(api.bp)
+    app.register_blueprint(filters.bp)
     app.register_blueprint(pages.bp)
     return app

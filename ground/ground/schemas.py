@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from mission_control.openapi import PLAIN_TEXT_PATTERN
 from mission_control.status import Status
-from mission_control.web import PlainText
+from mission_control.validation import PlainText
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}

@@ -15,8 +15,7 @@ from mission_control.db import Database
 from mission_control.status import Status
 from mission_control.models import Target, Telecommand, TelecommandHistory
 from mission_control.settings import Settings
-from mission_control.testing import gen_command
-from mission_control.testing import run_together
+from mission_control.testing import assert_error, gen_command, run_together
 
 SPACECRAFT_COMMANDS = sorted(CATALOG["spacecraft"])
 HAZARDOUS = {"DEPLOY_SOLAR_ARRAY", "REBOOT"}
@@ -37,19 +36,6 @@ def row_counts(database: Database) -> tuple[int, int]:
     with database.transaction() as session:
         return (session.scalar(select(func.count()).select_from(Telecommand)),
                 session.scalar(select(func.count()).select_from(TelecommandHistory)))
-
-
-def assert_json_error(response, status: int, error: str | None = None) -> dict[str, Any]:
-    """The response is a JSON error document with ``status``; returns its body."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    assert "<html" not in response.get_data(as_text=True).lower()
-    body = response.get_json()
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["message"], str) and body["message"]
-    if error is not None:
-        assert body["error"] == error
-    return body
 
 
 @pytest.fixture
@@ -169,7 +155,7 @@ def test_ping_can_be_addressed_to_a_robot_module(client, robot):
 
 
 def test_robot_refuses_spacecraft_commands_and_lists_its_own(client, robot, database):
-    body = assert_json_error(post_command(client, "SET_HEATER", target=robot, args={"on": True}),
+    body = assert_error(post_command(client, "SET_HEATER", target=robot, args={"on": True}),
                              422, "invalid_command")
 
     assert body["allowed"] == ["PING"]
@@ -253,7 +239,7 @@ def test_bad_post_is_refused_with_json_error_and_writes_nothing(client, database
 
     response = client.post("/api/telecommands", **request_kwargs)
 
-    assert_json_error(response, status, error)
+    assert_error(response, status, error)
     assert row_counts(database) == before == (1, 1)
 
 
@@ -262,11 +248,11 @@ def test_body_just_under_the_limit_is_read(client):
     response = client.post("/api/telecommands",
                            json={"command_name": "PING", "args": {"pad": padding}})
 
-    assert_json_error(response, 422, "invalid_command")  # read and validated, not refused as too large
+    assert_error(response, 422, "invalid_command")  # read and validated, not refused as too large
 
 
 def test_unknown_command_message_lists_allowed_commands(client):
-    body = assert_json_error(post_command(client, "SELF_DESTRUCT"), 422, "invalid_command")
+    body = assert_error(post_command(client, "SELF_DESTRUCT"), 422, "invalid_command")
 
     assert "SELF_DESTRUCT" in body["message"]
     assert all(name in body["message"] for name in SPACECRAFT_COMMANDS)
@@ -274,7 +260,7 @@ def test_unknown_command_message_lists_allowed_commands(client):
 
 
 def test_bad_args_name_the_field(client):
-    body = assert_json_error(
+    body = assert_error(
         post_command(client, "ADJUST_ATTITUDE", args={"roll": 0, "pitch": -91, "yaw": 0}),
         422, "invalid_command")
 
@@ -284,14 +270,14 @@ def test_bad_args_name_the_field(client):
 
 
 def test_unknown_body_field_is_named(client):
-    body = assert_json_error(post_command(client, priority="high"), 422, "validation_error")
+    body = assert_error(post_command(client, priority="high"), 422, "validation_error")
 
     assert "priority" in body["message"]
     assert [f["field"] for f in body["fields"]] == ["priority"]
 
 
 def test_wrong_type_names_the_field(client):
-    body = assert_json_error(client.post("/api/telecommands", json={"command_name": ["PING"]}),
+    body = assert_error(client.post("/api/telecommands", json={"command_name": ["PING"]}),
                              422, "validation_error")
 
     assert [f["field"] for f in body["fields"]] == ["command_name"]
@@ -299,7 +285,7 @@ def test_wrong_type_names_the_field(client):
 
 @pytest.mark.parametrize("name", sorted(HAZARDOUS))
 def test_hazardous_command_without_confirm_says_to_confirm(client, database, name):
-    body = assert_json_error(post_command(client, name), 422, "invalid_command")
+    body = assert_error(post_command(client, name), 422, "invalid_command")
 
     assert "confirm" in body["message"]
     assert body["hazardous"] is True
@@ -307,13 +293,13 @@ def test_hazardous_command_without_confirm_says_to_confirm(client, database, nam
 
 
 def test_body_that_is_a_json_array_is_refused_as_not_an_object(client):
-    body = assert_json_error(client.post("/api/telecommands", json=[]), 422)
+    body = assert_error(client.post("/api/telecommands", json=[]), 422)
 
     assert "object" in body["message"]
 
 
 def test_unknown_target_is_named(client):
-    body = assert_json_error(post_command(client, target="mars-rover"), 422, "unknown_target")
+    body = assert_error(post_command(client, target="mars-rover"), 422, "unknown_target")
 
     assert "mars-rover" in body["message"]
 
@@ -322,7 +308,7 @@ def test_module_of_another_robot_is_refused(client, database, robot):
     with database.transaction() as session:
         session.add(Target(id="robot-2", kind="robot", name="Robot 2"))
 
-    body = assert_json_error(post_command(client, target="robot-2", module_id="robot-1-arm"),
+    body = assert_error(post_command(client, target="robot-2", module_id="robot-1-arm"),
                              422, "unknown_target")
 
     assert "robot-1-arm" in body["message"]
@@ -331,7 +317,7 @@ def test_module_of_another_robot_is_refused(client, database, robot):
 def test_empty_operator_header_is_refused(client, database):
     response = post_command(client, headers={"X-Operator": ""})
 
-    assert_json_error(response, 422, "validation_error")
+    assert_error(response, 422, "validation_error")
     assert row_counts(database) == (0, 0)
 
 
@@ -339,12 +325,12 @@ def test_empty_operator_header_is_refused(client, database):
 def test_only_json_true_confirms_a_hazardous_command(client, database, confirm):
     response = post_command(client, "DEPLOY_SOLAR_ARRAY", confirm=confirm)
 
-    assert_json_error(response, 422)
+    assert_error(response, 422)
     assert row_counts(database) == (0, 0)
 
 
 def test_json_null_body_is_refused_as_not_an_object(client):
-    body = assert_json_error(client.post("/api/telecommands", data="null",
+    body = assert_error(client.post("/api/telecommands", data="null",
                                          content_type="application/json"), 422)
 
     assert "object" in body["message"]
@@ -406,7 +392,7 @@ def test_same_idempotency_key_for_a_different_command_conflicts(client, database
 
     response = post_command(client, headers=key, **second)
 
-    body = assert_json_error(response, 409, "idempotency_key_reused")
+    body = assert_error(response, 409, "idempotency_key_reused")
     assert "Idempotency-Key" in body["message"]
     assert row_counts(database) == before
 
@@ -417,7 +403,7 @@ def test_same_idempotency_key_with_different_args_conflicts(client, database):
 
     response = post_command(client, "SET_HEATER", args={"on": False}, headers=key)
 
-    assert_json_error(response, 409, "idempotency_key_reused")
+    assert_error(response, 409, "idempotency_key_reused")
     assert row_counts(database) == (1, 1)
 
 
@@ -544,7 +530,7 @@ def test_list_accepts_the_largest_limit(client):
     ("target=" + "t" * 65, "target"),
 ])
 def test_bad_list_query_is_refused_naming_the_parameter(client, query, field):
-    body = assert_json_error(client.get(f"/api/telecommands?{query}"), 422, "validation_error")
+    body = assert_error(client.get(f"/api/telecommands?{query}"), 422, "validation_error")
 
     assert field in body["message"]
     assert [f["field"] for f in body["fields"]] == [field]
@@ -578,14 +564,14 @@ def test_history_lists_every_transition_in_order(client, database):
 
 def test_unknown_command_id_is_404(client):
     unknown = uuid.uuid4()
-    body = assert_json_error(client.get(f"/api/telecommands/{unknown}"), 404, "not_found")
+    body = assert_error(client.get(f"/api/telecommands/{unknown}"), 404, "not_found")
 
     assert str(unknown) in body["message"]
 
 
 @pytest.mark.parametrize("command_id", ["xyz", "123", "not-a-uuid-at-all", "%20"])
 def test_malformed_command_id_is_404(client, command_id):
-    assert_json_error(client.get(f"/api/telecommands/{command_id}"), 404, "not_found")
+    assert_error(client.get(f"/api/telecommands/{command_id}"), 404, "not_found")
 
 
 # --- PUT /api/telecommands/{id}/cancel -------------------------------------------------------
@@ -618,7 +604,7 @@ def test_second_cancel_is_refused_with_the_current_status(client, database):
     created = post_command(client).get_json()
     client.put(f"/api/telecommands/{created['id']}/cancel")
 
-    body = assert_json_error(client.put(f"/api/telecommands/{created['id']}/cancel"),
+    body = assert_error(client.put(f"/api/telecommands/{created['id']}/cancel"),
                              409, "not_cancellable")
 
     assert body["status"] == "CANCELLED"
@@ -631,7 +617,7 @@ def test_second_cancel_is_refused_with_the_current_status(client, database):
 def test_cancel_after_ready_is_refused_naming_the_status(client, database, status):
     command_id = gen_command(database, status=status)
 
-    body = assert_json_error(client.put(f"/api/telecommands/{command_id}/cancel"),
+    body = assert_error(client.put(f"/api/telecommands/{command_id}/cancel"),
                              409, "not_cancellable")
 
     assert body["status"] == status.value
@@ -641,19 +627,19 @@ def test_cancel_after_ready_is_refused_naming_the_status(client, database, statu
 
 
 def test_cancel_of_unknown_command_is_404(client, database):
-    assert_json_error(client.put(f"/api/telecommands/{uuid.uuid4()}/cancel"), 404, "not_found")
+    assert_error(client.put(f"/api/telecommands/{uuid.uuid4()}/cancel"), 404, "not_found")
     assert row_counts(database) == (0, 0)
 
 
 @pytest.mark.parametrize("command_id", ["xyz", "123"])
 def test_cancel_of_malformed_id_is_404(client, command_id):
-    assert_json_error(client.put(f"/api/telecommands/{command_id}/cancel"), 404, "not_found")
+    assert_error(client.put(f"/api/telecommands/{command_id}/cancel"), 404, "not_found")
 
 
 def test_cancel_with_bad_operator_header_leaves_the_command_ready(client, database):
     created = post_command(client).get_json()
 
-    assert_json_error(client.put(f"/api/telecommands/{created['id']}/cancel",
+    assert_error(client.put(f"/api/telecommands/{created['id']}/cancel",
                                  headers={"X-Operator": "x" * 101}), 422, "validation_error")
 
     assert client.get(f"/api/telecommands/{created['id']}").get_json()["status"] == "READY"
@@ -685,13 +671,13 @@ def test_racing_cancels_have_exactly_one_winner(app, database):
     ("POST", "/api/catalog"),
 ])
 def test_wrong_method_is_405_in_json(client, database, method, path):
-    assert_json_error(client.open(path, method=method, json={"command_name": "PING"}),
+    assert_error(client.open(path, method=method, json={"command_name": "PING"}),
                       405, "method_not_allowed")
     assert row_counts(database) == (0, 0)
 
 
 def test_unknown_api_path_is_404_in_json(client):
-    assert_json_error(client.get("/api/telecommand"), 404, "not_found")
+    assert_error(client.get("/api/telecommand"), 404, "not_found")
 
 
 # --- catalog and targets ---------------------------------------------------------------------
@@ -754,7 +740,7 @@ def unreachable_app():
 
 
 def test_health_is_503_in_json_when_the_database_is_unreachable(unreachable_app):
-    body = assert_json_error(unreachable_app.test_client().get("/health"), 503, "unavailable")
+    body = assert_error(unreachable_app.test_client().get("/health"), 503, "unavailable")
 
     assert (body["service"], body["database"]) == ("ground", "unreachable")
 
@@ -764,7 +750,7 @@ def test_api_answers_json_not_html_when_the_database_is_unreachable(unreachable_
 
     for response in (client.get("/api/telecommands"), post_command(client)):
         assert response.status_code >= 500
-        assert_json_error(response, response.status_code)
+        assert_error(response, response.status_code)
 
 
 # --- OpenAPI and Swagger UI ------------------------------------------------------------------

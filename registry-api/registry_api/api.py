@@ -8,18 +8,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from flask import Blueprint, current_app
+from pydantic import create_model
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
 from mission_control.passwords import verify_password
-from mission_control.web import ApiError, error_response, parse_body
+from mission_control.validation import summary
+from mission_control.web import error_response, parse_body, parse_query
 
 from . import crud, events
-from .crud import Sort
 from .resources import RESOURCES, Resource
-from .schemas import VerifyPassword
+from .schemas import DeleteQuery, EventQuery, ListQuery, VerifyPassword
 from .types import Status
 
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
@@ -36,8 +36,8 @@ def _not_found(error: crud.NotFound):
 
 @bp.errorhandler(crud.UnknownParent)
 def _unknown_parent(error: crud.UnknownParent):
-    return error_response(422, "validation_error", f"{error.field}: {error}",
-                          fields=[{"field": error.field, "message": str(error)}])
+    fields = [{"field": error.field, "message": str(error)}]
+    return error_response(422, "validation_error", summary(fields), fields=fields)
 
 
 @bp.errorhandler(crud.NameTaken)
@@ -58,42 +58,16 @@ def _integrity(error: IntegrityError):
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 
-def _query(model: type[BaseModel]) -> Any:
-    """The query string validated by ``model``; 422 with a message per parameter."""
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as error:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]) or "query", "message": e["msg"]}
-                  for e in error.errors(include_url=False)]
-        raise ApiError(422, "validation_error",
-                       "; ".join(f"{f['field']}: {f['message']}" for f in fields),
-                       fields=fields) from None
-
-
-def list_query_model(resource: Resource) -> type[BaseModel]:
-    """The query string of GET /<resource>: pagination, sort, parent and status filters."""
-    fields: dict[str, Any] = {
-        "limit": (int, Field(50, ge=1, le=500)),
-        "offset": (int, Field(0, ge=0, le=1_000_000_000)),
-        "sort": (Sort, "created_at"),
-    }
+def list_query_model(resource: Resource) -> type[ListQuery]:
+    """The query string of GET /<resource>: ListQuery's page and order, and the resource's
+    parent and status filters."""
+    filters: dict[str, Any] = {}
     if resource.parent_field:
-        fields[resource.parent_field] = (uuid.UUID | None, None)
+        filters[resource.parent_field] = (uuid.UUID | None, None)
     if resource.has_status:
-        fields["status"] = (Status | None, None)
+        filters["status"] = (Status | None, None)
     name = "".join(p.title() for p in resource.path.split("-")) + "Query"
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-
-
-class DeleteQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    cascade: bool = False
-
-
-class EventQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: int = Field(0, ge=0, le=2**63 - 1)
-    limit: int = Field(100, ge=1, le=1000)
+    return create_model(name, __base__=ListQuery, **filters)
 
 
 def _routes(resource: Resource) -> None:
@@ -107,7 +81,7 @@ def _routes(resource: Resource) -> None:
         return data, 201, {"Location": f"{bp.url_prefix}{base}/{data['id']}"}
 
     def list_items():
-        query = _query(query_model)
+        query = parse_query(query_model)
         filters = {k: v for k, v in query.model_dump(exclude={"limit", "offset", "sort"}).items()
                    if v is not None}
         with database().autocommit() as connection:
@@ -131,7 +105,7 @@ def _routes(resource: Resource) -> None:
 
     def delete_item(item_id: str):
         parsed_id = crud.parse_id(resource, item_id)
-        query = _query(DeleteQuery)
+        query = parse_query(DeleteQuery)
         with database().transaction() as session:
             crud.delete(session, resource, parsed_id, cascade=query.cascade)
         return "", 204
@@ -169,8 +143,7 @@ def verify_robot_password(item_id: str):
 @bp.get("/events")
 def list_events():
     """Change events after the cursor ?since=, oldest first."""
-    query = _query(EventQuery)
-    with database().transaction() as session:
-        items = [events.to_json(e) for e in events.page(session, query.since, query.limit)]
+    query = parse_query(EventQuery)
+    items = [events.to_json(e) for e in events.page(database(), query.since, query.limit)]
     return {"items": items, "next": items[-1]["id"] if items else query.since}
 

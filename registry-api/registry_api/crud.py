@@ -15,7 +15,7 @@ import functools
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import (
     Connection, DateTime, Executable, Row, Select, Table, Uuid, bindparam, delete as sql_delete,
@@ -30,8 +30,8 @@ from mission_control.timeutil import utcnow
 
 from . import events
 from .resources import RESOURCES, Resource
+from .schemas import Sort
 
-Sort = Literal["name", "-name", "created_at", "-created_at"]
 CHILDREN_NAMED = 20
 
 

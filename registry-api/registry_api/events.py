@@ -15,6 +15,10 @@ when it is read, to events that can no longer be preceded by one still being wri
   the numbering back until it ends, and the feed answers the events before it meanwhile.
 - SQLite admits one writer at a time (BEGIN IMMEDIATE), so commit order is id order and the
   position is simply the id.
+
+A read that finds nothing to number writes nothing: it neither takes the lock (on SQLite, the
+database's one write lock) nor runs the UPDATE. A cheap EXISTS on the partial index of
+unnumbered events decides, and the page itself is read in a statement of its own.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, bindparam, insert, literal, select, text
+from sqlalchemy import Connection, Row, Select, String, bindparam, insert, literal, select, text
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.orm import Session
 
-from mission_control.db import is_postgresql
+from mission_control.db import Database, is_postgresql
 from mission_control.registry_models import RegistryEvent
 
 # Arbitrary constant naming the feed's numbering lock among PostgreSQL advisory locks.
@@ -43,6 +47,13 @@ _NUMBER_POSTGRESQL = text("""
     UPDATE registry_events AS e SET position = last.position + done.n
     FROM done, last WHERE e.id = done.id""")
 _NUMBER_SQLITE = text("UPDATE registry_events SET position = id WHERE position IS NULL")
+_NUMBERABLE_POSTGRESQL = text("""
+    SELECT EXISTS (SELECT 1 FROM registry_events
+                   WHERE position IS NULL
+                     AND (txid IS NULL OR txid < pg_snapshot_xmin(pg_current_snapshot())))""")
+_NUMBERABLE_SQLITE = text("SELECT EXISTS (SELECT 1 FROM registry_events WHERE position IS NULL)")
+_PAGE = (select(RegistryEvent.__table__).where(RegistryEvent.position > bindparam("since"))
+         .order_by(RegistryEvent.position).limit(bindparam("limit")))
 
 
 _INSERT = insert(RegistryEvent.__table__)
@@ -81,13 +92,16 @@ def number(session: Session) -> None:
         session.execute(_NUMBER_SQLITE)
 
 
-def page(session: Session, since: int, limit: int) -> list[RegistryEvent]:
-    """Events after cursor ``since``, oldest first (number them first)."""
-    number(session)
-    return list(session.scalars(select(RegistryEvent).where(RegistryEvent.position > since)
-                                .order_by(RegistryEvent.position).limit(limit)))
+def page(database: Database, since: int, limit: int) -> list[Row]:
+    """Events after cursor ``since``, oldest first, numbering first those that can be."""
+    with database.autocommit() as connection:
+        numberable = _NUMBERABLE_POSTGRESQL if is_postgresql(connection) else _NUMBERABLE_SQLITE
+        if connection.scalar(numberable):
+            with database.transaction() as session:
+                number(session)
+        return list(connection.execute(_PAGE, {"since": since, "limit": limit}))
 
 
-def to_json(event: RegistryEvent) -> dict[str, Any]:
+def to_json(event: Row | RegistryEvent) -> dict[str, Any]:
     return {"id": event.position, "entity": event.entity, "entity_id": str(event.entity_id),
             "action": event.action, "changed": list(event.changed), "at": event.at.isoformat()}

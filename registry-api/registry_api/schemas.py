@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -171,6 +171,31 @@ class FixedAssetOut(_Out):
     description: str
     asset_type: str
     position: PositionOut
+
+
+# --- query strings: the list limits and sort orders, stated here only ------------------------
+
+Sort = Literal["name", "-name", "created_at", "-created_at"]
+
+
+class ListQuery(BaseModel):
+    """The query string every list shares; api.list_query_model adds each resource's filters."""
+
+    model_config = STRICT
+    limit: int = Field(50, ge=1, le=500, description="how many items, at most")
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="how many items to skip")
+    sort: Sort = Field("created_at", description="order; a leading - reverses it")
+
+
+class DeleteQuery(BaseModel):
+    model_config = STRICT
+    cascade: bool = Field(False, description="delete the item's descendants too")
+
+
+class EventQuery(BaseModel):
+    model_config = STRICT
+    since: int = Field(0, ge=0, le=2**63 - 1, description="cursor: the last event id seen")
+    limit: int = Field(100, ge=1, le=1000, description="how many events, at most")
 
 
 class VerifyPassword(BaseModel):

@@ -13,25 +13,16 @@ from typing import Annotated, Any, Literal
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import (
-    AfterValidator, BeforeValidator, EmailStr, Field, StrictFloat, StrictInt, WithJsonSchema,
+    BeforeValidator, EmailStr, Field, StrictFloat, StrictInt, WithJsonSchema,
 )
 
-from mission_control.web import PlainText
+from mission_control.validation import PlainText
 
 
-def _encodable(value: str) -> str:
-    # A lone surrogate ("\ud800") parses from JSON but cannot be stored or sent as UTF-8.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-# The pattern only documents what PlainText refuses (control characters), so clients and the
-# fuzzer know it; PlainText's own check gives the friendlier message.
-Text = Annotated[PlainText, AfterValidator(_encodable),
-                 Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f]*$"})]
+# The pattern only documents what PlainText refuses (control characters; lone surrogates
+# cannot be written in a JSON schema pattern), so clients and the fuzzer know it; PlainText's
+# own check gives the friendlier message.
+Text = Annotated[PlainText, Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001f\\u007f]*$"})]
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 Description = Annotated[Text, Field(max_length=2000)]
 ShortText = Annotated[Text, Field(min_length=1, max_length=100)]

@@ -113,7 +113,7 @@ def test_cascade_deletes_the_whole_subtree_and_nothing_else(client, registry):
     for path, item_id in (("workspaces", workspace_id), ("projects", project_id),
                           ("levels", level["id"]), ("robots", robot["id"]),
                           ("modules", module["id"]), ("fixed-assets", asset["id"])):
-        assert client.get(f"{PREFIX}/{path}/{item_id}").status_code == 404, path
+        assert_error(client.get(f"{PREFIX}/{path}/{item_id}"), 404, "not_found")
     assert client.get(f"{PREFIX}/robots/{bystander['id']}").status_code == 200
 
 

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 
 from mission_control.registry_models import RegistryEvent, Robot
+from mission_control.testing import assert_error
 
 PREFIX = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -50,9 +51,9 @@ def test_verify_password_answers_204_or_401(client, registry, fast_hashing):
     url = f"{PREFIX}/robots/{robot['id']}/verify-password"
     assert client.post(url, json={"password": PASSWORD}).status_code == 204
     wrong = client.post(url, json={"password": "guess"})
-    assert wrong.status_code == 401 and wrong.get_json()["error"] == "wrong_password"
+    assert_error(wrong, 401, "wrong_password")
     client.patch(f"{PREFIX}/robots/{robot['id']}", json={"password": "new one"})
-    assert client.post(url, json={"password": PASSWORD}).status_code == 401
+    assert_error(client.post(url, json={"password": PASSWORD}), 401, "wrong_password")
     assert client.post(url, json={"password": "new one"}).status_code == 204
 
 
@@ -60,17 +61,18 @@ def test_verify_password_of_a_robot_without_one_is_401(client, registry):
     robot = registry.robot()
     assert robot["has_password"] is False
     response = client.post(f"{PREFIX}/robots/{robot['id']}/verify-password", json={"password": "x"})
-    assert response.status_code == 401
+    assert_error(response, 401, "wrong_password")
 
 
 def test_verify_password_errors(client, registry):
     robot = registry.robot()
     url = f"{PREFIX}/robots/{robot['id']}/verify-password"
-    assert client.post(f"{PREFIX}/robots/{uuid.uuid4()}/verify-password",
-                       json={"password": "x"}).status_code == 404
-    assert client.post(url, json={}).status_code == 422
-    assert client.post(url, json={"password": "x", "extra": 1}).status_code == 422
-    assert client.post(url, data="x", content_type="text/plain").status_code == 415
+    assert_error(client.post(f"{PREFIX}/robots/{uuid.uuid4()}/verify-password",
+                             json={"password": "x"}), 404, "not_found")
+    assert_error(client.post(url, json={}), 422, "validation_error")
+    assert_error(client.post(url, json={"password": "x", "extra": 1}), 422, "validation_error")
+    assert_error(client.post(url, data="x", content_type="text/plain"), 415,
+                 "unsupported_media_type")
 
 
 def events_after(client, since: int = 0) -> list[dict]:
@@ -129,4 +131,4 @@ def test_events_page_through_with_the_cursor(client, registry):
     assert len(ids) == 5 and ids == sorted(ids)
     assert client.get(f"{PREFIX}/events?since={rest['next']}").get_json() == \
         {"items": [], "next": rest["next"]}
-    assert client.get(f"{PREFIX}/events?since=-1").status_code == 422
+    assert_error(client.get(f"{PREFIX}/events?since=-1"), 422, "validation_error")

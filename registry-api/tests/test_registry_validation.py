@@ -77,6 +77,7 @@ def test_malformed_json_is_400(client):
 def test_deeply_nested_json_is_400(client):
     response = client.post(f"{PREFIX}/workspaces", data="[" * 100_000 + "]" * 100_000,
                            content_type="application/json")
+    assert_error(response, response.status_code)
     assert response.status_code in (400, 413)
 
 

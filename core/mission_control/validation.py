@@ -1,0 +1,54 @@
+"""What text any input may carry, and how a refused input is described: the same in every
+service, one message per field.
+
+Kept apart from web.py so the domain (the command catalog) and the page's forms apply the same
+rules and describe their refusals exactly as the JSON APIs do, without importing any HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationError
+
+FieldError = dict[str, str]
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Lone UTF-16 surrogates parse from JSON ("\\ud800") but cannot be encoded as UTF-8: neither
+# database driver can store them, nor can a response or a log line carry them.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or echoed as plain text, or None when it can."""
+    if _CONTROL_CHARACTERS.search(value):
+        return "must not contain control characters"
+    if not value.isascii() and _SURROGATES.search(value):
+        return "must be valid Unicode text"
+    return None
+
+
+def plain_text(value: str) -> str:
+    """``value`` if it is plain text; ValueError (a field error, in a pydantic model) if not."""
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A string field that refuses what no database or header can carry: control characters
+# (PostgreSQL cannot store NUL in text; an ESC breaks a cookie) and lone surrogates.
+PlainText = Annotated[str, AfterValidator(plain_text)]
+
+
+def field_errors(error: ValidationError, where: str) -> list[FieldError]:
+    """``[{"field": "position.x", "message": ...}]``; an error of the whole input is named
+    ``where`` ("body", "query", "args", "form")."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
+            for e in error.errors(include_url=False)]
+
+
+def summary(fields: list[FieldError]) -> str:
+    """The fields' messages as one line: ``"pitch: Input should be ...; yaw: ..."``."""
+    return "; ".join(f"{f['field']}: {f['message']}" for f in fields)

@@ -13,7 +13,7 @@ import threading
 import psycopg2
 from sqlalchemy.engine import URL, make_url
 
-from mission_control.db import Database
+from mission_control.db import CONNECT_TIMEOUT_S, Database
 
 log = logging.getLogger("command_sender.wakeup")
 CHANNEL = "telecommands"
@@ -50,7 +50,10 @@ class Wakeup:
     def _listen(self) -> None:
         while not self._stopping.is_set():
             try:
-                connection = psycopg2.connect(**connect_args(self._url))
+                # The engines' connect timeout, unless the URL sets its own: a database host
+                # that does not answer must not hold the LISTEN thread for minutes.
+                connection = psycopg2.connect(
+                    **{"connect_timeout": CONNECT_TIMEOUT_S, **connect_args(self._url)})
             except psycopg2.Error as error:
                 log.warning("LISTEN connection failed (%s); polling only, retrying in 5s", error)
                 self._stopping.wait(5)

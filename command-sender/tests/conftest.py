@@ -27,6 +27,7 @@ def spacecraft_url(database):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+    app.extensions["executor"].stop()  # started on demand by the first receipt
 
 
 @pytest.fixture

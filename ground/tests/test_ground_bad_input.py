@@ -100,13 +100,15 @@ def test_bad_query_numbers_and_repeated_parameters_are_422(client, query, field)
     assert [f["field"] for f in body["fields"]] == [field]
 
 
-def test_the_largest_64_bit_offset_is_an_empty_page(client, database):
+def test_the_largest_offset_is_an_empty_page_and_one_more_is_422(client, database):
     gen_command(database)
 
-    response = client.get(f"/api/telecommands?offset={2**63 - 1}")
+    response = client.get("/api/telecommands?offset=1000000000")
 
     assert response.status_code == 200
     assert response.get_json()["items"] == [] and response.get_json()["total"] == 1
+    body = assert_error(client.get("/api/telecommands?offset=1000000001"), 422, "validation_error")
+    assert [f["field"] for f in body["fields"]] == ["offset"]
 
 
 def test_a_streamed_body_over_the_limit_is_413(client, database):

@@ -4,40 +4,34 @@ from __future__ import annotations
 
 import pytest
 
-
-def assert_json_error(response, status: int) -> dict:
-    assert response.status_code == status
-    assert response.is_json
-    answer = response.get_json()
-    assert answer["error"] and answer["message"]
-    return answer
+from mission_control.testing import assert_error
 
 
 def test_malformed_json_is_refused(client):
     response = client.post("/commands", data='{"id": ', content_type="application/json")
-    assert assert_json_error(response, 400)["error"] == "malformed_json"
+    assert assert_error(response, 400)["error"] == "malformed_json"
 
 
 def test_absurdly_nested_json_is_refused(client):
     body = "[" * 20_000 + "]" * 20_000
-    assert_json_error(client.post("/commands", data=body, content_type="application/json"), 400)
+    assert_error(client.post("/commands", data=body, content_type="application/json"), 400)
 
 
 def test_other_content_type_is_refused(client):
     response = client.post("/commands", data="id=1",
                            content_type="application/x-www-form-urlencoded")
-    assert_json_error(response, 415)
+    assert_error(response, 415)
 
 
 def test_oversized_body_is_refused(make_app, command):
     client = make_app(max_body_bytes=1024).test_client()
     body = command("PING", padding="x" * 2048)
-    assert_json_error(client.post("/commands", json=body), 413)
+    assert_error(client.post("/commands", json=body), 413)
 
 
 @pytest.mark.parametrize("command_id", ["no-such-command", "x" * 65, "bad%00id"])
 def test_unknown_command_id_is_not_found(client, command_id):
-    assert_json_error(client.get(f"/commands/{command_id}"), 404)
+    assert_error(client.get(f"/commands/{command_id}"), 404)
 
 
 @pytest.mark.parametrize("change", [
@@ -51,17 +45,17 @@ def test_unknown_command_id_is_not_found(client, command_id):
     {"args": []},
 ])
 def test_bad_fields_are_refused(client, command, change):
-    answer = assert_json_error(client.post("/commands", json={**command("PING"), **change}), 422)
+    answer = assert_error(client.post("/commands", json={**command("PING"), **change}), 422)
     assert answer["fields"]
 
 
 @pytest.mark.parametrize("body", [[], "PING", 3])
 def test_body_that_is_not_an_object_is_refused(client, body):
-    assert_json_error(client.post("/commands", json=body), 422)
+    assert_error(client.post("/commands", json=body), 422)
 
 
 def test_missing_fields_are_refused(client):
-    answer = assert_json_error(client.post("/commands", json={}), 422)
+    answer = assert_error(client.post("/commands", json={}), 422)
     assert {field["field"] for field in answer["fields"]} == {"id", "command_name"}
 
 
@@ -75,9 +69,9 @@ def test_missing_fields_are_refused(client):
 ])
 def test_command_outside_the_catalog_is_refused(client, command, name, args):
     body = command(name, args)
-    answer = assert_json_error(client.post("/commands", json=body), 422)
+    answer = assert_error(client.post("/commands", json=body), 422)
     assert answer["error"] == "invalid_command"
-    assert_json_error(client.get(f"/commands/{body['id']}"), 404)
+    assert_error(client.get(f"/commands/{body['id']}"), 404)
 
 
 def test_hazardous_command_needs_no_confirmation_on_the_uplink(client, command):
@@ -85,4 +79,4 @@ def test_hazardous_command_needs_no_confirmation_on_the_uplink(client, command):
 
 
 def test_wrong_method_is_a_json_error(client):
-    assert_json_error(client.delete("/commands"), 405)
+    assert_error(client.delete("/commands"), 405)

@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     uplink_timeout_s: float = Field(5.0, gt=0)
     max_send_attempts: int = Field(5, ge=1)
     retry_backoff_s: float = Field(0.5, ge=0)
-    worker_batch_size: int = Field(200, ge=1)
-    worker_threads: int = Field(16, ge=1)
+    worker_batch_size: int = Field(500, ge=1)
+    worker_threads: int = Field(4, ge=1)
 
     # The uplink protocol's batch forms (DESIGN.md): at most this many commands or ids per
     # call, in a body of at most uplink_max_body_bytes (other bodies: max_body_bytes).

@@ -38,8 +38,12 @@ log = logging.getLogger("command_sender.claims")
 
 ACTIVE_VALUES = sorted(s.value for s in ACTIVE)
 TABLE = Telecommand.__table__
+# What a claim returns: the command, and its target's kind (a correlated sub-select, so the
+# claim stays one statement on both databases).
 RETURNED = (TABLE.c.id, TABLE.c.status, TABLE.c.target_id, TABLE.c.module_id,
-            TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts)
+            TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts,
+            select(Target.kind).where(Target.id == TABLE.c.target_id)
+            .scalar_subquery().label("target_kind"))
 
 
 @dataclass(frozen=True)
@@ -92,23 +96,28 @@ def schedule_new(session: Session, max_delay_s: float, limit: int,
     return len(ids)
 
 
-def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> list[Claimed]:
-    """Lease up to ``limit`` active commands whose next step is due, or whose lease expired.
+def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
+              take_over: bool = True) -> list[Claimed]:
+    """Lease up to ``limit`` active commands whose next step is due, and (with ``take_over``)
+    those whose lease expired.
 
-    Expired leases come first: their holder died (or was cut off) mid-step, and the step is
-    redone; that is safe because status changes are conditional and targets execute an id at
-    most once.
+    An expired lease means its holder died (or was cut off) mid-step: the step is redone, which
+    is safe because status changes are conditional and targets execute an id at most once.
     """
     now = utcnow()
     lease = {"lease_owner": worker_id, "lease_expires_at": now + timedelta(seconds=lease_s)}
     active = TABLE.c.status.in_(ACTIVE_VALUES)
-    expired = (select(TABLE.c.id)
-               .where(TABLE.c.lease_owner.is_not(None), TABLE.c.lease_expires_at <= now, active)
-               .limit(limit).with_for_update(skip_locked=True))
-    rows = session.execute(update(TABLE).where(TABLE.c.id.in_(expired.scalar_subquery()))
-                           .values(**lease).returning(*RETURNED)).all()
-    if rows:
-        log.warning("worker %s takes over %d commands whose lease expired", worker_id, len(rows))
+    rows = []
+    if take_over:
+        expired = (select(TABLE.c.id)
+                   .where(TABLE.c.lease_owner.is_not(None), TABLE.c.lease_expires_at <= now,
+                          active)
+                   .limit(limit).with_for_update(skip_locked=True))
+        rows = session.execute(update(TABLE).where(TABLE.c.id.in_(expired.scalar_subquery()))
+                               .values(**lease).returning(*RETURNED)).all()
+        if rows:
+            log.warning("worker %s takes over %d commands whose lease expired", worker_id,
+                        len(rows))
     if len(rows) < limit:
         due = (select(TABLE.c.id)
                .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at <= now, active)
@@ -116,11 +125,7 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float) -> l
                .with_for_update(skip_locked=True))
         rows += session.execute(update(TABLE).where(TABLE.c.id.in_(due.scalar_subquery()))
                                 .values(**lease).returning(*RETURNED)).all()
-    if not rows:
-        return []
-    kinds = dict(session.execute(select(Target.id, Target.kind)
-                                 .where(Target.id.in_({r.target_id for r in rows}))).all())
-    return [Claimed(r.id, Status(r.status), r.target_id, kinds.get(r.target_id), r.module_id,
+    return [Claimed(r.id, Status(r.status), r.target_id, r.target_kind, r.module_id,
                     r.command_name, r.args or {}, r.attempts) for r in rows]
 
 
@@ -157,9 +162,8 @@ def release_all(session: Session, worker_id: str) -> int:
 
 def next_wakeup(session: Session) -> datetime | None:
     """The earliest time any command needs attention: a next step, or a lease running out."""
-    step = session.scalar(select(func.min(TABLE.c.next_step_at))
-                          .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at.is_not(None)))
-    lease = session.scalar(select(func.min(TABLE.c.lease_expires_at))
-                           .where(TABLE.c.lease_owner.is_not(None)))
-    times = [t for t in (step, lease) if t is not None]
-    return min(times) if times else None
+    step = (select(func.min(TABLE.c.next_step_at))
+            .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at.is_not(None)))
+    lease = select(func.min(TABLE.c.lease_expires_at)).where(TABLE.c.lease_owner.is_not(None))
+    times = session.execute(select(step.scalar_subquery(), lease.scalar_subquery())).one()
+    return min((t for t in times if t is not None), default=None)

@@ -53,6 +53,7 @@ from .wakeup import Wakeup
 log = logging.getLogger("command_sender")
 
 MIN_POLL_S = 0.05    # a target that keeps saying "not yet" is asked at most this often
+TAKE_OVER_EVERY_S = 1.0  # how often to look for expired leases (a lease lasts LEASE_S)
 MAX_BACKOFF_S = 30.0
 RELEASED = {"attempts": 0, "lease_owner": None, "lease_expires_at": None}
 
@@ -99,6 +100,7 @@ class Worker:
         self._capacity = 2 * settings.worker_batch_size
         self._closed = False
         self._next_beat = 0.0  # monotonic time of the next heartbeat
+        self._next_take_over = 0.0  # monotonic time of the next look for expired leases
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class Worker:
         outcomes = self._drain()
         room = self._room()
         beat_due = time.monotonic() >= self._next_beat
+        take_over = time.monotonic() >= self._next_take_over
         try:
             with self.database.transaction() as session:
                 if beat_due:
@@ -136,8 +139,8 @@ class Worker:
                 moved = self._record(session, outcomes)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
-                claimed = claims.claim_due(session, self.worker_id, room,
-                                           self.settings.lease_s) if room else []
+                claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,
+                                           take_over=take_over) if room else []
                 ready = {c.id: None for c in claimed if c.status is Status.READY}
                 transmitted = lifecycle.transition_many(
                     session, Status.READY, Status.TRANSMITTED, ready, actor=self.worker_id,
@@ -151,6 +154,8 @@ class Worker:
             return False, None
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S
+        if take_over and room:
+            self._next_take_over = time.monotonic() + TAKE_OVER_EVERY_S
         self.stats.add("passes", 1)
         self.stats.add("db_s", time.perf_counter() - started)
         self.stats.add("claimed", len(claimed))

@@ -126,6 +126,23 @@ def test_expired_lease_of_a_dead_worker_is_taken_over(database, make_worker, run
     assert uplinked(database, command_id).executions == 1
 
 
+def test_expired_leases_are_looked_for_only_when_asked(database):
+    from command_sender import claims
+
+    command_id = gen_command(database, status=Status.ACKNOWLEDGED)
+    expired = utcnow() - timedelta(seconds=1)
+    with database.transaction() as session:
+        session.execute(update(Telecommand).where(Telecommand.id == command_id).values(
+            next_step_at=expired, lease_owner="dead-worker", lease_expires_at=expired))
+    with database.transaction() as session:
+        assert claims.claim_due(session, "me", 10, 5, take_over=False) == []
+    with database.transaction() as session:
+        [claimed] = claims.claim_due(session, "me", 10, 5, take_over=True)
+    assert (claimed.id, claimed.status, claimed.target_kind) == (
+        command_id, Status.ACKNOWLEDGED, "spacecraft")
+    assert command(database, command_id).lease_owner == "me"
+
+
 def test_a_live_lease_is_left_alone(database, make_worker):
     command_id = gen_command(database, status=Status.TRANSMITTED)
     with database.transaction() as session:

@@ -5,11 +5,8 @@ Routes parse and validate, call crud, and map its outcomes to status codes in th
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
 
 from flask import Blueprint, current_app
-from pydantic import create_model
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
@@ -18,9 +15,8 @@ from mission_control.validation import summary
 from mission_control.web import error_response, parse_body, parse_query
 
 from . import crud, events
-from .resources import RESOURCES, Resource
-from .schemas import DeleteQuery, EventQuery, ListQuery, VerifyPassword
-from .types import Status
+from .resources import RESOURCES, Resource, list_query_model
+from .schemas import DeleteQuery, EventQuery, VerifyPassword
 
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
 
@@ -56,18 +52,6 @@ def _integrity(error: IntegrityError):
     # crud turns name clashes and vanished parents into NameTaken / UnknownParent; this is a
     # last line of defence for any other constraint.
     return error_response(409, "conflict", "the change conflicts with existing data")
-
-
-def list_query_model(resource: Resource) -> type[ListQuery]:
-    """The query string of GET /<resource>: ListQuery's page and order, and the resource's
-    parent and status filters."""
-    filters: dict[str, Any] = {}
-    if resource.parent_field:
-        filters[resource.parent_field] = (uuid.UUID | None, None)
-    if resource.has_status:
-        filters["status"] = (Status | None, None)
-    name = "".join(p.title() for p in resource.path.split("-")) + "Query"
-    return create_model(name, __base__=ListQuery, **filters)
 
 
 def _routes(resource: Resource) -> None:

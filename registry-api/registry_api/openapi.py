@@ -9,12 +9,11 @@ from pydantic import BaseModel
 
 from mission_control.openapi import (
     REFERENCES, components, document as openapi_document, error, errors, json_content,
-    json_response, query_parameter, ref,
+    json_response, query_parameter, query_parameters, ref,
 )
 
-from .resources import RESOURCES, Resource
-from .schemas import EventPage, VerifyPassword
-from .types import Status
+from .resources import RESOURCES, Resource, list_query_model
+from .schemas import EventPage, EventQuery, VerifyPassword
 
 PREFIX = "/api/v1"
 
@@ -30,22 +29,8 @@ ID = {"name": "item_id", "in": "path", "required": True,
 
 
 def _list_parameters(resource: Resource) -> list[dict[str, Any]]:
-    parameters = [
-        query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-        query_parameter("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
-                                   "default": 0}),
-        query_parameter("sort", {"type": "string",
-                                 "enum": ["name", "-name", "created_at", "-created_at"],
-                                 "default": "created_at"}, "order; a leading - reverses it"),
-    ]
-    if resource.parent_field:
-        parameters.append(query_parameter(resource.parent_field,
-                                          {"type": "string", "format": "uuid"},
-                                          "only the children of this parent"))
-    if resource.has_status:
-        parameters.append(query_parameter("status",
-                                          {"type": "string", "enum": list(Status.__args__)}))
-    return parameters
+    """Stated by the model that validates them (resources.list_query_model)."""
+    return query_parameters(list_query_model(resource))
 
 
 def _body_errors(resource: Resource) -> dict[str, Any]:
@@ -139,11 +124,7 @@ def document() -> dict[str, Any]:
     }}
     paths[f"{PREFIX}/events"] = {"get": {
         "summary": "Change events after a cursor, oldest first",
-        "parameters": [query_parameter("since", {"type": "integer", "minimum": 0,
-                                                 "maximum": 2**63 - 1, "default": 0},
-                                       "the last event id already seen"),
-                       query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
-                                                 "default": 100})],
+        "parameters": query_parameters(EventQuery),
         "responses": {"200": json_response("a page of events", "EventPage"),
                       "422": error("bad query parameter")},
     }}

@@ -7,10 +7,11 @@ and fixed assets" lives here and nowhere else.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 
 from mission_control.models import Base
 from mission_control.passwords import hash_password
@@ -71,3 +72,16 @@ RESOURCES: dict[str, Resource] = {r.path: r for r in (
              columns={"position": _position},
              derived=lambda row: {"position": {"x": row.x, "y": row.y, "z": row.z}}),
 )}
+
+
+def list_query_model(resource: Resource) -> type[schemas.ListQuery]:
+    """The query string of GET /<resource>: ListQuery's page and order, and the resource's
+    parent and status filters."""
+    filters: dict[str, Any] = {}
+    if resource.parent_field:
+        filters[resource.parent_field] = (uuid.UUID | None, Field(
+            None, description="only the children of this parent"))
+    if resource.has_status:
+        filters["status"] = (schemas.Status | None, None)
+    name = "".join(p.title() for p in resource.path.split("-")) + "Query"
+    return create_model(name, __base__=schemas.ListQuery, **filters)

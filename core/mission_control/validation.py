@@ -45,8 +45,21 @@ PlainText = Annotated[str, AfterValidator(plain_text)]
 def field_errors(error: ValidationError, where: str) -> list[FieldError]:
     """``[{"field": "position.x", "message": ...}]``; an error of the whole input is named
     ``where`` ("body", "query", "args", "form")."""
-    return [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
+    return [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": _message(e)}
             for e in error.errors(include_url=False)]
+
+
+def _message(error: dict) -> str:
+    # A length limit on a PlainText field is checked after its validator, where pydantic no
+    # longer knows it is a string and speaks of "items": say characters.
+    if error["type"] in ("too_long", "too_short") and isinstance(error.get("input"), str):
+        context = error.get("ctx", {})
+        if error["type"] == "too_long":
+            return f"must be at most {context.get('max_length')} characters long"
+        if context.get("min_length") == 1:
+            return "must not be empty"
+        return f"must be at least {context.get('min_length')} characters long"
+    return error["msg"]
 
 
 def summary(fields: list[FieldError]) -> str:

@@ -19,12 +19,11 @@ One loop thread writes the database, one transaction per pass; step threads only
 Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
 claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
 (the second one changes nothing) and targets execute a command id at most once. What a row's
-columns mean at each stage is tabled in ``claims``.
+columns mean at each stage is tabled in ``claims``; the steps are in ``steps``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -35,8 +34,8 @@ import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from mission_control import heartbeat, lifecycle
 from mission_control.db import Database
@@ -47,39 +46,18 @@ from mission_control.timeutil import utcnow
 from . import claims
 from .claims import Claimed
 from .stats import Stats
-from .uplink import PermanentError, TargetReport, TransientError, Uplink
+from .steps import Batch, Outcome, Steps
+from .uplink import Uplink
 from .wakeup import Wakeup
 
 log = logging.getLogger("command_sender")
 
-MIN_POLL_S = 0.05    # a target that keeps saying "not yet" is asked at most this often
 TAKE_OVER_EVERY_S = 1.0  # how often to look for expired leases (a lease lasts LEASE_S)
-MAX_BACKOFF_S = 30.0
 RELEASED = {"attempts": 0, "lease_owner": None, "lease_expires_at": None}
 
 
 def new_worker_id() -> str:
     return f"command-sender@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a step found out: a new status, or (``to_status`` None) when to try again."""
-
-    command: Claimed
-    to_status: Status | None
-    reason: str | None = None
-    next_step_at: datetime | None = None
-    attempts: int = 0
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Commands with one uplink and one step: all to be sent, or all to be asked about."""
-
-    base_url: str
-    status: Status   # TRANSMITTED: send them; ACKNOWLEDGED: ask how far they got
-    commands: list[Claimed]
 
 
 class Worker:
@@ -90,6 +68,7 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.rng = rng or random.Random()
         self.uplink = Uplink(settings, pool_size=settings.worker_threads)
+        self.steps = Steps(settings, self.uplink, self.rng)
         self.stop_requested = threading.Event()
         self.wakeup = Wakeup(self.database, self.stop_requested)
         self.stats = Stats()
@@ -243,107 +222,35 @@ class Worker:
         return max(0.0, min(self.settings.poll_interval_s,
                             (next_wakeup - utcnow()).total_seconds()))
 
-    # -- steps: HTTP only; the loop writes what they found out -------------------------------
+    # -- steps: HTTP only (steps.py); the loop writes what they found out --------------------
 
     def _start(self, commands: list[Claimed]) -> None:
         """Hand the claimed commands to step threads, one batch per uplink and step."""
         with self._lock:
             self._in_flight += len(commands)
-        for batch in self._batches(commands):
+        batches, unroutable = self.steps.batches(commands)
+        for outcome in unroutable:
+            self._outcomes.put(outcome)
+        for batch in batches:
             self._pool.submit(self.step, batch)
 
-    def _batches(self, commands: list[Claimed]) -> list[Batch]:
-        groups: dict[tuple[str, Status], list[Claimed]] = defaultdict(list)
-        for command in commands:
-            base_url = self.uplink.base_url(command.target_kind)
-            if base_url is None:
-                self._outcomes.put(Outcome(
-                    command, Status.FAILED,
-                    f"no uplink for target {command.target_id!r} (kind {command.target_kind!r})"))
-            else:
-                groups[(base_url, command.status)].append(command)
-        batches = []
-        for (base_url, status), group in groups.items():
-            batches.extend(Batch(base_url, status, chunk) for chunk in self._chunks(group))
-        return batches
-
-    def _chunks(self, commands: list[Claimed]) -> list[list[Claimed]]:
-        """At most uplink_batch_max commands, and a body well under the target's limit."""
-        budget = self.settings.uplink_max_body_bytes // 2
-        chunks: list[list[Claimed]] = [[]]
-        size = 0
-        for command in commands:
-            length = len(json.dumps(command.args)) + 200
-            if chunks[-1] and (len(chunks[-1]) >= self.settings.uplink_batch_max
-                               or size + length > budget):
-                chunks.append([])
-                size = 0
-            chunks[-1].append(command)
-            size += length
-        return [chunk for chunk in chunks if chunk]
-
     def step(self, batch: Batch) -> None:
-        """Send or ask about one batch; every command in it gets an outcome, whatever happens."""
+        """Run one batch in a step thread; every command in it gets an outcome."""
         started = time.perf_counter()
         try:
-            if batch.status is Status.TRANSMITTED:
-                outcomes = self._send(batch)
-                self.stats.add("sent", len(batch.commands))
-            else:
-                outcomes = self._ask(batch)
-                self.stats.add("asked", len(batch.commands))
+            outcomes = self.steps.run(batch)
         except Exception:  # a bug, not the target: try again after a backoff
             log.exception("worker %s: step of %d commands failed", self.worker_id,
                           len(batch.commands))
-            outcomes = [self._retry_or_fail(c, "the worker's step failed") for c in batch.commands]
+            outcomes = [self.steps.retry_or_fail(c, "the worker's step failed")
+                        for c in batch.commands]
+        self.stats.add("sent" if batch.status is Status.TRANSMITTED else "asked",
+                       len(batch.commands))
         self.stats.add("http_s", time.perf_counter() - started)
         self.stats.add("batches", 1)
         for outcome in outcomes:
             self._outcomes.put(outcome)
         self.wakeup.poke()
-
-    def _send(self, batch: Batch) -> list[Outcome]:
-        try:
-            answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands])
-        except TransientError as error:
-            return [self._retry_or_fail(c, f"no acknowledgement: {error}") for c in batch.commands]
-        except PermanentError as error:
-            return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
-        return [Outcome(c, Status.ACKNOWLEDGED, next_step_at=self._stage_due())
-                if answers[str(c.id)] is None else Outcome(c, Status.FAILED, answers[str(c.id)])
-                for c in batch.commands]
-
-    def _ask(self, batch: Batch) -> list[Outcome]:
-        try:
-            reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands])
-        except TransientError as error:
-            return [self._retry_or_fail(c, f"lost contact: {error}") for c in batch.commands]
-        except PermanentError as error:
-            return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
-        return [self._after_report(c, reports[str(c.id)]) for c in batch.commands]
-
-    def _after_report(self, command: Claimed, report: TargetReport | None) -> Outcome:
-        if report is None:
-            return Outcome(command, Status.FAILED, "the target has no record of the command")
-        if report.state in (Status.EXECUTED.value, Status.FAILED.value):
-            return Outcome(command, Status(report.state), report.detail)
-        return Outcome(command, None, next_step_at=self._stage_due())
-
-    def _retry_or_fail(self, command: Claimed, reason: str) -> Outcome:
-        """Back off exponentially; after max_send_attempts give up with the reason."""
-        attempts = command.attempts + 1
-        if attempts >= self.settings.max_send_attempts:
-            return Outcome(command, Status.FAILED, f"{reason} (gave up after {attempts} attempts)")
-        delay = min(MAX_BACKOFF_S, self.settings.retry_backoff_s * 2 ** (attempts - 1))
-        delay *= self.rng.uniform(0.5, 1.0)
-        log.warning("command %s: %s; attempt %d of %d, next in %.2fs", command.id, reason,
-                    attempts, self.settings.max_send_attempts, delay)
-        return Outcome(command, None, next_step_at=utcnow() + timedelta(seconds=delay),
-                       attempts=attempts)
-
-    def _stage_due(self) -> datetime:
-        delay = max(MIN_POLL_S, self.rng.uniform(0, self.settings.max_stage_delay_s))
-        return utcnow() + timedelta(seconds=delay)
 
 
 def _log_transition(command_id, from_status: Status, to_status: Status,

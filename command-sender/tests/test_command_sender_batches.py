@@ -20,14 +20,14 @@ def _claimed(args: dict) -> Claimed:
 
 def test_batches_hold_at_most_the_batch_maximum(make_worker):
     worker = make_worker(uplink_batch_max=100)
-    sizes = [len(chunk) for chunk in worker._chunks([_claimed({}) for _ in range(250)])]
+    sizes = [len(chunk) for chunk in worker.steps.chunks([_claimed({}) for _ in range(250)])]
     assert sizes == [100, 100, 50]
 
 
 def test_batches_stay_well_under_the_targets_body_limit(make_worker):
     worker = make_worker(uplink_batch_max=500, uplink_max_body_bytes=64 * 1024)
     big = {"blob": "x" * 10_000}
-    chunks = worker._chunks([_claimed(big) for _ in range(12)])
+    chunks = worker.steps.chunks([_claimed(big) for _ in range(12)])
     assert sum(len(c) for c in chunks) == 12
     assert all(len(c) <= 3 for c in chunks) and len(chunks) >= 4
 

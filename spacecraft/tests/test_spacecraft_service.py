@@ -60,3 +60,22 @@ def test_docs_page_uses_only_local_assets(offline_client):
     for asset in assets:
         assert asset.startswith("/docs/static/")
         assert offline_client.get(asset).status_code == 200
+
+
+def test_openapi_document_describes_both_forms_and_every_error(make_app):
+    from mission_control.catalog import commands_for
+
+    document = make_app(uplink_batch_max=7).test_client().get("/openapi.json").get_json()
+    receive = document["paths"]["/commands"]["post"]
+    one_of = receive["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in one_of] == ["CatalogCommand", "UplinkBatch"]
+    query = document["paths"]["/commands/query"]["post"]
+    assert set(query["responses"]) == {"200", "400", "413", "415", "422"}
+    assert set(receive["responses"]) == {"202", "400", "413", "415", "422"}
+    schemas = document["components"]["schemas"]
+    assert schemas["CatalogCommand"]["properties"]["command_name"]["enum"] == \
+        sorted(commands_for("spacecraft"))
+    assert schemas["UplinkBatch"]["properties"]["commands"]["maxItems"] == 7
+    assert schemas["UplinkQuery"]["properties"]["ids"]["maxItems"] == 7
+    for path in ("/commands/{command_id}", "/state"):
+        assert "execute" not in document["paths"][path]["get"]["summary"].lower()

@@ -148,15 +148,24 @@ def json_body() -> Any:
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
 
 
-def parse_body(model: type[ModelT]) -> ModelT:
-    """Validate the JSON body against a pydantic model; 422 lists what is wrong per field."""
-    data = json_body()
+def json_object(data: Any) -> dict[str, Any]:
+    """A parsed JSON body that must be an object; ApiError 422 when it is anything else."""
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "the request body must be a JSON object")
+    return data
+
+
+def validate_body(model: type[ModelT], data: dict[str, Any]) -> ModelT:
+    """Validate a JSON object against a pydantic model; 422 lists what is wrong per field."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_error(error, "body") from None
+
+
+def parse_body(model: type[ModelT]) -> ModelT:
+    """Validate the JSON body against a pydantic model; 422 lists what is wrong per field."""
+    return validate_body(model, json_object(json_body()))
 
 
 def parse_query(model: type[ModelT]) -> ModelT:

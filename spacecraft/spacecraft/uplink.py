@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from pydantic import ValidationError
 from werkzeug.routing import PathConverter
 
 from mission_control.catalog import CatalogError, validate_command
 from mission_control.settings import Settings
-from mission_control.web import ApiError, json_body, validation_error
+from mission_control.web import ApiError, invalid, json_body, json_object, validate_body
 
 from .onboard import Incoming, Onboard
 from .schemas import (
@@ -46,25 +45,10 @@ def _json_under_uplink_limit() -> Any:
     return json_body()
 
 
-def _object_body() -> dict[str, Any]:
-    data = _json_under_uplink_limit()
-    if not isinstance(data, dict):
-        raise ApiError(422, "validation_error", "the request body must be a JSON object")
-    return data
-
-
-def _validate(model, data: dict[str, Any]):
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise validation_error(error, "body") from None
-
-
 def _check_count(count: int, field: str) -> None:
     limit = settings().uplink_batch_max
     if count > limit:
-        raise ApiError(422, "validation_error", f"{field}: at most {limit} items per call",
-                       fields=[{"field": field, "message": f"at most {limit} items per call"}])
+        raise invalid([{"field": field, "message": f"at most {limit} items per call"}])
 
 
 def _checked(body: UplinkRequest) -> Incoming:
@@ -85,9 +69,7 @@ def receive_commands():
     if len(request.get_data()) > limit:
         raise ApiError(413, "payload_too_large",
                        f"request body is larger than {limit} bytes (a batch may be larger)")
-    if not isinstance(data, dict):
-        raise ApiError(422, "validation_error", "the request body must be a JSON object")
-    body = _validate(UplinkRequest, data)
+    body = validate_body(UplinkRequest, json_object(data))
     try:
         incoming = _checked(body)
     except CatalogError as error:
@@ -100,7 +82,7 @@ def _receive_batch(data: dict[str, Any]):
     commands = data.get("commands")
     if isinstance(commands, list):
         _check_count(len(commands), "commands")
-    batch = _validate(UplinkBatch, data)
+    batch = validate_body(UplinkBatch, data)
     _check_unique([command.id for command in batch.commands])
     answers: list[Any] = []
     accepted: list[Incoming] = []
@@ -127,18 +109,17 @@ def _check_unique(ids: list[str]) -> None:
         else:
             first[command_id] = index
     if fields:
-        raise ApiError(422, "validation_error",
-                       "; ".join(f"{f['field']}: {f['message']}" for f in fields), fields=fields)
+        raise invalid(fields)
 
 
 @bp.post("/commands/query")
 def query_commands():
     """The state of many commands in one call; read only."""
-    data = _object_body()
+    data = json_object(_json_under_uplink_limit())
     ids = data.get("ids")
     if isinstance(ids, list):
         _check_count(len(ids), "ids")
-    query = _validate(UplinkQuery, data)
+    query = validate_body(UplinkQuery, data)
     wanted = list(dict.fromkeys(query.ids))  # request order, each id once
     reports = onboard().reports(wanted)
     return QueryReport(commands=[reports[i] for i in wanted if i in reports],

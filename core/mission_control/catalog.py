@@ -7,13 +7,11 @@ definition validates requests, renders the operator form and documents the API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from .validation import field_errors, plain_text, summary
+from .validation import WholeNumber, field_errors, plain_text, summary
 
 
 class Args(BaseModel):
@@ -39,16 +37,6 @@ class AdjustAttitudeArgs(Args):
     roll: float = Field(ge=-180, le=180, description="roll in degrees, -180 to 180")
     pitch: float = Field(ge=-90, le=90, description="pitch in degrees, -90 to 90")
     yaw: float = Field(ge=-180, le=180, description="yaw in degrees, -180 to 180")
-
-
-def _integral(value: Any) -> Any:
-    # JSON Schema (and so the OpenAPI documents) counts 500.0 as an integer; "500" and true are not.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-WholeNumber = Annotated[int, BeforeValidator(_integral)]
 
 
 class CaptureImageArgs(Args):

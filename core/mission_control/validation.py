@@ -8,9 +8,9 @@ rules and describe their refusals exactly as the JSON APIs do, without importing
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, BeforeValidator, StrictInt, ValidationError
 
 FieldError = dict[str, str]
 
@@ -40,6 +40,19 @@ def plain_text(value: str) -> str:
 # A string field that refuses what no database or header can carry: control characters
 # (PostgreSQL cannot store NUL in text; an ESC breaks a cookie) and lone surrogates.
 PlainText = Annotated[str, AfterValidator(plain_text)]
+
+
+def whole_float_as_int(value: Any) -> Any:
+    # JSON Schema (and so the OpenAPI documents) counts 500.0 as an integer; "500" and true
+    # are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer field that also takes a whole number written as a float (500.0), as the documents
+# promise; strings, booleans and fractions stay refused.
+WholeNumber = Annotated[StrictInt, BeforeValidator(whole_float_as_int)]
 
 
 def field_errors(error: ValidationError, where: str) -> list[FieldError]:

@@ -16,7 +16,7 @@ from pydantic import (
     BeforeValidator, EmailStr, Field, StrictFloat, StrictInt, WithJsonSchema,
 )
 
-from mission_control.validation import PlainText
+from mission_control.validation import PlainText, whole_float_as_int
 
 
 # The pattern only documents what PlainText refuses (control characters; lone surrogates
@@ -41,14 +41,7 @@ Email = Annotated[EmailStr, Field(max_length=254, json_schema_extra={
 Status = Literal["IDLE", "RUNNING", "FAILED"]
 
 
-def _integral(value: Any) -> Any:
-    # JSON Schema counts 8080.0 as an integer; "8080" and true are not.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Port = Annotated[StrictInt, Field(ge=1, le=65535), BeforeValidator(_integral)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535), BeforeValidator(whole_float_as_int)]
 Coordinate = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 

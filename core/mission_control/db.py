@@ -64,6 +64,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def database_address(url: str) -> str:
+    """A database URL fit to print or log: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def is_postgresql(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "postgresql"
 

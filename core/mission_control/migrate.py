@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from .db import database_address
 from .logs import configure_logging
 from .settings import get_settings
 
@@ -33,14 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     configure_logging("migrate")
     url = options.database_url or get_settings().database_url
-    logging.getLogger(__name__).info("migrating %s to %s", _redact(url), options.revision)
+    logging.getLogger(__name__).info("migrating %s to %s", database_address(url), options.revision)
     upgrade(url, options.revision)
-
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

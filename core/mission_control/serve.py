@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
-from sqlalchemy.engine import make_url
 
+from .db import database_address
 from .settings import Settings, get_settings
 
 _GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
@@ -31,11 +31,6 @@ SERVICES = {
 def bind_address(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
-
-
-def database_address(url: str) -> str:
-    """A database URL fit to print: the password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def addresses(settings) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mission_control.db import Database
 from mission_control.logs import configure_logging
-from mission_control.serve import database_address
+from mission_control.db import database_address
 from mission_control.settings import get_settings
 
 from .. import crud

@@ -29,21 +29,19 @@ wrk.py. Run this phase alone with ``python -m bench.run --phases registry [optio
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 import time
 from pathlib import Path
-
-from sqlalchemy import text
 
 from bench import wrk
 from bench.common import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
 from bench.loadgen import FixedRequest, run_load
-from bench.wrk import WrkRequests, run_wrk
+from bench.locks import LockSampler
+from bench.registry_requests import (
+    API, ModulePosts, RobotGets, RobotPosts, robot_body, wrk_requests,
+)
+from bench.wrk import run_wrk
 from tests.e2e.harness import start_system
 
-API = "/api/v1"
 TARGET_GET_PER_S = 1500
 TARGET_MODULE_POST_PER_S = 800
 TABLES = ("registry_events, registry_modules, registry_fixed_assets, registry_robots, "
@@ -66,117 +64,6 @@ def add_arguments(parser) -> None:
     group.add_argument("--load-generator", choices=("auto", "wrk", "python"), default="auto",
                        help="for the GET, list and module POST runs: wrk (bench/wrk.py), "
                             "python (bench/loadgen.py), or auto: wrk when installed")
-
-
-# -- request factories (pickled into the load processes: see loadgen.FixedRequest) ----------
-
-def _json(payload: dict) -> bytes:
-    return json.dumps(payload).encode()
-
-
-class RobotPosts:
-    """POST /robots on one level, a unique name and a password each."""
-
-    def __init__(self, level_id: str, tag: str) -> None:
-        self.level_id, self.tag = level_id, tag
-
-    def __call__(self, process: int, thread: int, n: int):
-        return "POST", f"{API}/robots", _json(robot_body(self.level_id, f"{self.tag}-{process}-{thread}-{n}"))
-
-
-class RobotGets:
-    """GET /robots/{id}, the id drawn at random among ``ids``."""
-
-    def __init__(self, ids: list[str]) -> None:
-        self.ids = ids
-
-    def __call__(self, process: int, thread: int, n: int):
-        return "GET", f"{API}/robots/{random.choice(self.ids)}", None
-
-    def wrk(self) -> WrkRequests:
-        return WrkRequests("GET", f"{API}/robots/{{id}}", ids=tuple(self.ids))
-
-
-class ModulePosts:
-    """POST /modules: a unique name, robot_id drawn at random among ``robot_ids``."""
-
-    def __init__(self, robot_ids: list[str], tag: str) -> None:
-        self.robot_ids, self.tag = robot_ids, tag
-
-    def __call__(self, process: int, thread: int, n: int):
-        return "POST", f"{API}/modules", _json(module_body(random.choice(self.robot_ids),
-                                                           f"{self.tag}-{process}-{thread}-{n}"))
-
-    def wrk(self) -> WrkRequests:
-        return WrkRequests("POST", f"{API}/modules", json.dumps(module_body(
-            "{id}", f"{self.tag}-wrk-{{unique}}")), ids=tuple(self.robot_ids))
-
-
-def wrk_requests(factory) -> WrkRequests:
-    """The same requests as a loadgen factory, for wrk."""
-    if isinstance(factory, FixedRequest):
-        return WrkRequests(factory.method, factory.path,
-                           factory.body.decode() if factory.body is not None else None)
-    return factory.wrk()
-
-
-def robot_body(level_id: str, name: str) -> dict:
-    return {"name": f"robot-{name}", "level_id": level_id, "owner": "Bench",
-            "owner_email": "bench@example.com", "status": "IDLE", "network_ssid": "robots",
-            "ip_address": "10.0.1.19", "port": 7000, "password": f"secret-{name}"}
-
-
-def module_body(robot_id: str, name: str) -> dict:
-    return {"robot_id": robot_id, "name": f"module-{name}", "type": "lidar",
-            "ip_address": "10.0.2.7", "port": 7001, "status": "IDLE"}
-
-
-# -- lock waits ------------------------------------------------------------------------------
-
-class LockSampler:
-    """Samples, every ``interval`` s, this database's backends: active, and waiting for a
-    heavyweight lock (``wait_event_type = 'Lock'``: advisory, tuple, transactionid, relation,
-    ...), with the lock types, so that a serial section shows whichever lock it is made of."""
-
-    SQL = text("""SELECT count(*) FILTER (WHERE state = 'active') AS active,
-                         count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,
-                         coalesce(string_agg(wait_event, ',')
-                                  FILTER (WHERE wait_event_type = 'Lock'), '') AS locks
-                  FROM pg_stat_activity
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()""")
-
-    def __init__(self, db: BenchDatabase, interval: float = 0.05) -> None:
-        self.db, self.interval = db, interval
-        self.samples: list[tuple[int, int]] = []
-        self.by_lock: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        with self.db.engine.connect() as connection:
-            while not self._stop.is_set():
-                row = connection.execute(self.SQL).one()
-                connection.rollback()
-                self.samples.append((row.active, row.waiting))
-                for lock in filter(None, row.locks.split(",")):
-                    self.by_lock[lock] = self.by_lock.get(lock, 0) + 1
-                self._stop.wait(self.interval)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join(5)
-        n = len(self.samples)
-        if not n:
-            return {"samples": 0}
-        return {"samples": n, "interval_s": self.interval,
-                "mean_active_backends": round(sum(a for a, _ in self.samples) / n, 2),
-                "mean_waiting_for_a_lock": round(sum(w for _, w in self.samples) / n, 2),
-                "mean_waiting_by_lock_type": {k: round(v / n, 2) for k, v in sorted(
-                    self.by_lock.items(), key=lambda kv: -kv[1])},
-                "share_of_samples_with_a_waiter": round(sum(1 for _, w in self.samples if w) / n, 3)}
 
 
 # -- the phase ---------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from sqlalchemy.engine import make_url
 
 from bench import registry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
-from bench.pipeline import phase_pickup, phase_post, phase_throughput
+from bench.pipeline import phase_pickup, phase_throughput
+from bench.post import phase_post
 
 # -- report ----------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
 
+from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
 from mission_control.migrate import upgrade
 from mission_control.models import (
@@ -97,6 +98,8 @@ def reset_database(database: Database) -> None:
             images_captured=0, boot_count=0, updated_at=utcnow()))
         for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
             session.execute(delete(registry_table))
+        for auth_table in (AuthFailure, ApiToken, User):
+            session.execute(delete(auth_table))
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +107,12 @@ def _session_database(database_url):
     database = Database(database_url)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory):
+    """The services' var/ in tests (generated SECRET_KEY and UPLINK_KEY land here)."""
+    return tmp_path_factory.mktemp("var")
 
 
 @pytest.fixture

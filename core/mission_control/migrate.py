@@ -1,4 +1,4 @@
-"""Apply the Alembic migrations: ``mc-migrate`` (upgrade to head) before any service starts."""
+"""Apply the Alembic migrations: ``mc-migrate`` (upgrade to head) before any service starts.\n\nAt head, when no user exists yet, it also creates the first admin (users.ensure_first_admin).\n"""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from .db import database_address
+from .db import Database, database_address
 from .logs import configure_logging
 from .settings import get_settings
+from .users import ensure_first_admin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     url = options.database_url or get_settings().database_url
     logging.getLogger(__name__).info("migrating %s to %s", database_address(url), options.revision)
     upgrade(url, options.revision)
+    if options.revision == "head":
+        database = Database(url)
+        try:
+            ensure_first_admin(database, get_settings())
+        finally:
+            database.dispose()
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ class Telecommand(Base):
     status: Mapped[str] = mapped_column(String(16), default=Status.READY.value)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     operator: Mapped[str] = mapped_column(String(100))
+    # The user who confirmed a hazardous command (its sender, on ground); the uplink carries it.
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

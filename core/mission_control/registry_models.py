@@ -140,4 +140,5 @@ class RegistryEvent(Base):
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     action: Mapped[str] = mapped_column(String(16))
     changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    actor: Mapped[str | None] = mapped_column(String(100), default=None)  # who made the change
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

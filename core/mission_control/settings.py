@@ -5,12 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_var_dir() -> Path:
+    return Path.cwd() / "var"
+
+
 def default_database_url() -> str:
-    return f"sqlite:///{Path.cwd() / 'var' / 'mission-control.db'}"
+    return f"sqlite:///{default_var_dir() / 'mission-control.db'}"
 
 
 class Settings(BaseSettings):
@@ -46,6 +50,21 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     log_level: str = "INFO"
+
+    # Identity (docs/security.md). Secrets left unset are generated into var_dir on first use
+    # and read from there by every service of the checkout; the admin password only by
+    # mc-migrate, for the first admin.
+    var_dir: Path = Field(default_factory=default_var_dir)
+    admin_password: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    uplink_key: SecretStr | None = None
+    session_cookie_secure: bool = False
+    session_ttl_s: float = Field(12 * 3600.0, gt=0)
+    # Host headers the web services answer (comma-separated; "*" for any). Empty: localhost,
+    # 127.0.0.1, ::1 and the hosts of the service URLs above.
+    allowed_hosts: str = ""
+    # argon2 checks one process runs at once; more wait (then 503) instead of starving requests.
+    max_concurrent_hashes: int = Field(1, ge=1, le=64)
 
     # gunicorn, for each web service (mc-serve): worker processes, and threads in each
     web_concurrency: int = Field(2, ge=1)

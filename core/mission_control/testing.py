@@ -93,3 +93,66 @@ def assert_headers_sendable(response) -> None:
     """Every header of a Flask test response is one a real server can send."""
     for name, value in response.headers.items():
         assert _SENDABLE_HEADER.fullmatch(value), f"{name}: {value!r}"
+
+
+# --- users and tokens ----------------------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple"
+_test_hashes: dict[str, str] = {}
+
+
+def cheap_hash(password: str) -> str:
+    """An argon2id hash with the cheapest parameters, for users tests create by the dozen."""
+    if password not in _test_hashes:
+        from argon2 import PasswordHasher
+
+        _test_hashes[password] = PasswordHasher(time_cost=1, memory_cost=64,
+                                                parallelism=1).hash(password)
+    return _test_hashes[password]
+
+
+def add_user(database: Database, username: str, role: str, *, password: str = TEST_PASSWORD,
+             disabled: bool = False):
+    """Create a user directly in the database (as mc-users would); returns it."""
+    from mission_control import users
+
+    with database.transaction() as session:
+        user = users.create(session, username, role, cheap_hash(password))
+        user.disabled = disabled
+        return user
+
+
+def token_for(database: Database, username: str, role: str = "operator", *,
+              kind: str = "api", expires_in_s: float | None = None) -> str:
+    """A token of a user of ``role`` named ``username`` (created when missing)."""
+    from sqlalchemy import select
+
+    from mission_control import auth
+    from mission_control.auth_models import User
+
+    with database.transaction() as session:
+        user = session.scalar(select(User).where(User.username_key == username.casefold()))
+    if user is None:
+        user = add_user(database, username, role)
+    _, secret = auth.issue_token(database, user.id, kind=kind, label="test",
+                                 expires_in_s=expires_in_s)
+    return secret
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in_client(client, database: Database, username: str, role: str) -> None:
+    """Give a Flask test client what a signed-in user's browser has: a bearer token for the
+    API, the page's session cookie, and its CSRF token on every request (as app.js sends)."""
+    from mission_control import auth, authweb
+
+    token = token_for(database, username, role)
+    session_secret = token_for(database, username, role, kind=auth.SESSION)
+    identity = auth.identify(database, session_secret, kind=auth.SESSION)
+    with client.application.app_context():
+        csrf = authweb.csrf_token(identity)
+    client.set_cookie(authweb.SESSION_COOKIE, session_secret)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
+from .passwords import HashingBusy
 from .settings import Settings, get_settings
 from .validation import FieldError, field_errors, summary, text_problem
 
@@ -63,6 +64,12 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in error.get_headers():  # e.g. Allow on a 405 (RFC 9110)
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(HashingBusy)
+    def _hashing_busy(error: HashingBusy):
+        response = error_response(503, "busy", str(error))
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(OperationalError)

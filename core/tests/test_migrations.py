@@ -64,7 +64,8 @@ def test_the_migrations_build_the_schema_the_models_describe(database_url):
     from alembic.runtime.migration import MigrationContext
 
     from mission_control.models import Base
-    import mission_control.registry_models  # noqa: F401  (its tables are in Base.metadata)
+    import mission_control.auth_models  # noqa: F401  (its tables are in Base.metadata)
+    import mission_control.registry_models  # noqa: F401
 
     engine = create_engine(database_url)
     try:

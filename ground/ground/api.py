@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import select
 
 from mission_control import heartbeat
+from mission_control.authweb import current_identity, requires
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
@@ -21,7 +22,8 @@ def database():
 
 
 def operator_name() -> str:
-    return plain_header("X-Operator", default="operator", max_length=100)
+    """Who acts: the signed-in user (an X-Operator header is not honoured)."""
+    return current_identity().username
 
 
 @bp.errorhandler(CatalogError)
@@ -51,6 +53,7 @@ def _idempotency_conflict(error):
 
 
 @bp.post("/telecommands")
+@requires("operator")
 def create_telecommand():
     """Accept a new telecommand (READY); an Idempotency-Key makes retries safe."""
     body = parse_body(NewTelecommand)
@@ -85,6 +88,7 @@ def get_telecommand(command_id: str):
 
 
 @bp.put("/telecommands/<command_id>/cancel")
+@requires("operator")
 def cancel_telecommand(command_id: str):
     """Cancel a telecommand that is still READY."""
     with database().transaction() as session:

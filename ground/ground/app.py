@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from flask import Flask
 
+from mission_control import auth_api
+from mission_control.authweb import protect
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.web import service_app
 
-from . import api, filters, pages
+from . import api, filters, pages, signin
 from .openapi import document
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     """Build ground; tests pass their own settings and database."""
     app = service_app(__name__, "ground", settings, database, document, "Mission Control ground")
+    app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(filters.bp)
+    app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
+    protect(app, page_blueprints=("pages",), page_refusal=pages.refusal)
     return app

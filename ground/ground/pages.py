@@ -10,14 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, Response, current_app, g, redirect, render_template, request, url_for,
+)
 
+from mission_control.authweb import csrf_token, current_identity, requires
 from mission_control.status import Status
 
 from . import forms, fragments, telecommands
 
 bp = Blueprint("pages", __name__)
 bp.before_request(forms.refuse_cross_site_posts)
+
+
+@bp.app_context_processor
+def _signed_in() -> dict[str, Any]:
+    """Who is signed in, and their session's CSRF token for every form and htmx request."""
+    identity = g.get("identity")
+    return {"identity": identity, "csrf": csrf_token(identity) if identity else ""}
 
 OPERATOR_COOKIE = "mc_operator"
 
@@ -64,11 +74,12 @@ def args_fragment():
 
 
 @bp.post("/ui/telecommands")
+@requires("operator")
 def submit_command():
     """Issue a telecommand from the form; on a refusal nothing is created and the form says why."""
     form = request.form
     target_id, command_name = form.get("target", ""), form.get("command_name", "")
-    operator = form.get("operator", "").strip()
+    operator = current_identity().username
     with database().transaction() as session:
         choices = forms.target_choices(session)
     try:
@@ -122,16 +133,10 @@ def queue_fragment():
 
 
 @bp.post("/ui/telecommands/<command_id>/cancel")
+@requires("operator")
 def cancel_command(command_id: str):
     """Cancel a READY command; a conflict (no longer READY) is shown, not hidden."""
-    given = request.form.get("operator", "").strip()
-    operator = forms.operator_name(given)
-    if given and operator is None:
-        return render_template("message.html", title="Not cancelled",
-                               message="Enter your name (1 to 100 printable characters).",
-                               back=url_for("pages.index")), 422
-    # A cookie is the browser's to send as it likes: one that holds no usable name is ignored.
-    operator = operator or forms.operator_name(request.cookies.get(OPERATOR_COOKIE)) or "operator"
+    operator = current_identity().username
     refusal = None
     with database().transaction() as session:
         command_uuid = telecommands.parse_id(command_id)
@@ -178,6 +183,19 @@ def detail_fragment(command_id: str):
     if request.args.get("since") == panel["version"]:
         return Response(status=204)
     return render_template("partials/detail_panel.html", panel=panel)
+
+
+def refusal(status: int, reason: str) -> Response:
+    """The answer to a page request the guard refuses: not signed in goes to /login (htmx is
+    told to go there too); a wrong role or a bad CSRF token is explained."""
+    if status == 401:
+        target = url_for("signin.login", next=request.full_path.rstrip("?"))
+        if fragments.is_htmx():
+            return Response(status=401, headers={"HX-Redirect": target})
+        return redirect(target, 303)
+    html = render_template("message.html", title="Not allowed", message=reason,
+                           back=url_for("pages.index"))
+    return Response(html, status)
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
     now = utcnow()
     row = dict(id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
                command_name=request.command_name, args=args, status=Status.READY.value,
-               operator=operator, idempotency_key=idempotency_key, created_at=now,
+               operator=operator, confirmed_by=operator if request.confirm else None,
+               idempotency_key=idempotency_key, created_at=now,
                updated_at=now, attempts=0)
     # Rows as parameters of one cached statement: no statement is built per request.
     if idempotency_key is None:

@@ -10,17 +10,19 @@ from flask.testing import FlaskClient
 
 from mission_control.db import Database
 from mission_control.settings import Settings
+from mission_control.testing import sign_in_client
 from ground.app import create_app
 
 AppFactory = Callable[..., Flask]
 
 
 @pytest.fixture
-def make_app(database: Database) -> AppFactory:
+def make_app(database: Database, var_dir) -> AppFactory:
     """Build a ground app on the test database; keyword arguments override settings."""
 
     def build(**overrides: Any) -> Flask:
-        return create_app(Settings(database_url=database.url, **overrides), database=database)
+        values = {"database_url": database.url, "var_dir": var_dir, **overrides}
+        return create_app(Settings(**values), database=database)
 
     return build
 
@@ -31,5 +33,14 @@ def app(make_app: AppFactory) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def client(app: Flask, database: Database) -> FlaskClient:
+    """A client signed in as "operator" (role operator): bearer token, session, CSRF token."""
+    client = app.test_client()
+    sign_in_client(client, database, "operator", "operator")
+    return client
+
+
+@pytest.fixture
+def anonymous(app: Flask) -> FlaskClient:
+    """A client with no credentials at all."""
     return app.test_client()

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from mission_control import passwords
 from mission_control.db import Database
 from mission_control.settings import Settings
+from mission_control.testing import token_for
 from registry_api.app import create_app
 
 PREFIX = "/api/v1"
@@ -70,12 +71,21 @@ class Registry:
 
 
 @pytest.fixture
-def app(database: Database) -> Flask:
-    return create_app(Settings(database_url=database.url), database=database)
+def app(database: Database, var_dir) -> Flask:
+    return create_app(Settings(database_url=database.url, var_dir=var_dir), database=database)
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def client(app: Flask, database: Database) -> FlaskClient:
+    """A client with an admin's bearer token (registry writes need admin)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, 'admin', 'admin')}"
+    return client
+
+
+@pytest.fixture
+def anonymous(app: Flask) -> FlaskClient:
+    """A client with no credentials at all."""
     return app.test_client()
 
 

@@ -26,6 +26,12 @@
     }
   }
 
+  // Every htmx request carries the session's CSRF token (the server refuses writes without).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) { event.detail.headers["X-CSRF-Token"] = meta.content; }
+  });
+
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.successful) { setLink("live", "Live"); }
   });

@@ -1,0 +1,154 @@
+"""Who is calling: roles, tokens and password sign-in. Nothing here knows HTTP (authweb.py does).
+
+Roles are ordered, each allowing what the one before it does: ``viewer`` reads, ``operator``
+also sends and cancels telecommands, ``admin`` also manages users and writes the registry.
+
+A token is ``mc_`` and 43 random URL-safe characters (256 bits). Only its SHA-256 is stored,
+so checking one is a single indexed lookup: no argon2 on the request path. Every check reads
+the database, so a revoked or expired token, or any token of a disabled user, is refused on
+its next use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from . import throttle
+from .auth_models import ApiToken, User
+from .db import Database
+from .passwords import verify_password
+from .timeutil import isoformat, utcnow
+
+ROLES = ("viewer", "operator", "admin")
+TOKEN_PREFIX = "mc_"
+LOGIN_SCOPE = "login"
+API, SESSION = "api", "session"  # the kinds of token
+MAX_TOKEN_TTL_S = 10 * 365 * 24 * 3600
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Whether ``role`` may do what ``needed`` may (roles are ordered)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller: a user through one of their tokens."""
+
+    user_id: uuid.UUID
+    username: str
+    role: str
+    token_id: uuid.UUID
+    token_kind: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": str(self.user_id), "username": self.username, "role": self.role}
+
+
+class LoginRefused(Exception):
+    """Unknown user, wrong password or disabled user: one answer for all three."""
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def looks_like_token(secret: str) -> bool:
+    return secret.startswith(TOKEN_PREFIX) and 20 <= len(secret) <= 200
+
+
+def identify(database: Database, secret: str | None, kind: str = API) -> Identity | None:
+    """The identity behind a token secret of ``kind``, or None when it is unknown, revoked,
+    expired, of another kind, or its user is disabled."""
+    if not secret or not looks_like_token(secret):
+        return None
+    query = (select(ApiToken.id, ApiToken.kind, User.id, User.username, User.role)
+             .join(User, User.id == ApiToken.user_id)
+             .where(ApiToken.token_hash == hash_token(secret), ApiToken.kind == kind,
+                    ApiToken.revoked_at.is_(None), User.disabled.is_(False))
+             .where((ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > utcnow())))
+    with database.autocommit() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    token_id, token_kind, user_id, username, role = row
+    return Identity(user_id=user_id, username=username, role=role, token_id=token_id,
+                    token_kind=token_kind)
+
+
+def sign_in(database: Database, username: str, password: str) -> User:
+    """The user with these credentials, or LoginRefused (throttle.Throttled after too many
+    failures for this name, whether or not it exists, and then even for the right password).
+
+    The password is checked outside any transaction (it is slow), and checked even when no
+    such user exists, so the time taken does not tell whether the name exists either.
+    """
+    subject = throttle.subject_of(username)
+    throttle.check(database, LOGIN_SCOPE, subject)
+    with database.autocommit() as connection:
+        user = connection.execute(select(User).where(
+            User.username_key == username.casefold())).first()
+    user = user[0] if user is not None else None
+    stored = user.password_hash if user is not None else None
+    if not verify_password(stored, password) or user is None or user.disabled:
+        throttle.record_failure(database, LOGIN_SCOPE, subject)
+        raise LoginRefused("wrong username or password")
+    throttle.clear(database, LOGIN_SCOPE, subject)
+    return user
+
+
+def issue_token(database: Database, user_id: uuid.UUID, *, kind: str = API,
+                label: str | None = None, expires_in_s: float | None = None,
+                ) -> tuple[dict[str, Any], str]:
+    """A new token for the user: its description and its secret (shown once, never stored)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    expires_at = now + timedelta(seconds=expires_in_s) if expires_in_s else None
+    token = ApiToken(id=uuid.uuid4(), user_id=user_id, token_hash=hash_token(secret), kind=kind,
+                     label=label, created_at=now, expires_at=expires_at)
+    with database.transaction() as session:
+        session.add(token)
+    return token_json(token), secret
+
+
+def token_json(token: ApiToken, username: str | None = None) -> dict[str, Any]:
+    data = {"id": str(token.id), "label": token.label, "kind": token.kind,
+            "created_at": isoformat(token.created_at),
+            "expires_at": isoformat(token.expires_at), "revoked_at": isoformat(token.revoked_at),
+            "user_id": str(token.user_id)}
+    if username is not None:
+        data["username"] = username
+    return data
+
+
+def list_tokens(database: Database, user_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """Tokens of one user (or everyone's, for None), newest first, without their secrets."""
+    query = (select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+             .order_by(ApiToken.created_at.desc(), ApiToken.id))
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    with database.transaction() as session:
+        return [token_json(token, username) for token, username in session.execute(query)]
+
+
+def revoke(database: Database, token_id: uuid.UUID, by: Identity) -> bool:
+    """Revoke a token of ``by``'s own (any token, for an admin); False when there is no
+    such token that they may revoke. Revoking twice is harmless."""
+    with database.transaction() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or (token.user_id != by.user_id and not by.is_admin):
+            return False
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+        return True

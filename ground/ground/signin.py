@@ -1,0 +1,88 @@
+"""Signing in to the operator page and out of it: /login and /logout.
+
+Signing in checks the password like POST /api/auth/tokens (same throttle, same answer for an
+unknown name and a wrong password) and opens a session: a token of kind "session", whose
+secret lives only in an HttpOnly cookie. Signing out revokes it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from mission_control import auth
+from mission_control.authweb import (
+    SESSION_COOKIE, csrf_valid, public, session_identity,
+)
+from mission_control.passwords import HashingBusy
+from mission_control.throttle import Throttled
+from mission_control.validation import text_problem
+
+bp = Blueprint("signin", __name__)
+
+
+def _next_page(raw: str | None) -> str:
+    """Where to go after signing in: a path of this site only (never another host)."""
+    parts = urlsplit(raw or "")
+    if raw and raw.startswith("/") and not raw.startswith("//") and not parts.netloc and \
+            text_problem(raw) is None and "\\" not in raw:
+        return raw
+    return url_for("pages.index")
+
+
+@bp.get("/login")
+@public
+def login():
+    """The sign-in form (or, when signed in already, the page)."""
+    if session_identity() is not None:
+        return redirect(_next_page(request.args.get("next")), 303)
+    return render_template("login.html", next=_next_page(request.args.get("next")), error=None)
+
+
+@bp.post("/login")
+@public
+def login_post():
+    """Check the credentials; on success set the session cookie and go on."""
+    form = request.form
+    username, password = form.get("username", ""), form.get("password", "")
+    next_page = _next_page(form.get("next"))
+    status, error = 401, "Wrong username or password."
+    if username and password and len(username) <= 200 and len(password) <= 1024 and \
+            text_problem(username) is None:
+        database = current_app.extensions["database"]
+        try:
+            user = auth.sign_in(database, username, password)
+        except auth.LoginRefused:
+            pass
+        except Throttled as throttled:
+            status = 429
+            error = f"Too many failed sign-ins; try again in {throttled.retry_after} s."
+        except HashingBusy:
+            status, error = 503, "The server is busy checking passwords; try again shortly."
+        else:
+            settings = current_app.extensions["settings"]
+            _, secret = auth.issue_token(database, user.id, kind=auth.SESSION, label="page",
+                                         expires_in_s=settings.session_ttl_s)
+            response = redirect(next_page, 303)
+            response.set_cookie(SESSION_COOKIE, secret, max_age=int(settings.session_ttl_s),
+                                httponly=True, samesite="Lax",
+                                secure=settings.session_cookie_secure)
+            return response
+    html = render_template("login.html", next=next_page, error=error, username=username[:200])
+    response = Response(html, status)
+    if status == 429:
+        response.headers["Retry-After"] = str(throttled.retry_after)
+    return response
+
+
+@bp.post("/logout")
+@public
+def logout():
+    """Sign out: the session is revoked (with a valid CSRF token) and the cookie cleared."""
+    identity = session_identity()
+    if identity is not None and csrf_valid(identity):
+        auth.revoke(current_app.extensions["database"], identity.token_id, identity)
+    response = redirect(url_for("signin.login"), 303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -210,13 +210,13 @@ def _minimal(path: str) -> dict:
             "fixed-assets": {"asset_type": "charger"}}[path]
 
 
-def test_concurrent_creates_of_one_name_have_one_winner(app, registry):
+def test_concurrent_creates_of_one_name_have_one_winner(new_client, registry):
     from mission_control.testing import run_together
 
     workspace = registry.workspace()
 
     def create(_index: int) -> int:
-        return app.test_client().post(f"{PREFIX}/projects", json={
+        return new_client().post(f"{PREFIX}/projects", json={
             "name": "race", "workspace_id": workspace["id"]}).status_code
 
     assert sorted(run_together(create)) == [201] + [409] * 7

@@ -21,6 +21,14 @@ PREFIX = "/api/v1"
 _names = itertools.count(1)
 
 
+def required_fields(path: str) -> dict[str, Any]:
+    """The fields a new item of ``path`` needs besides its name and parent."""
+    return {"workspaces": {}, "projects": {}, "levels": {},
+            "robots": {"owner": "Ada", "owner_email": "ada@example.com"},
+            "modules": {"type": "arm"},
+            "fixed-assets": {"asset_type": "charger"}}[path]
+
+
 class Registry:
     """``registry.robot(name="r2")`` POSTs a robot (and a workspace, project, level for it)."""
 

@@ -79,8 +79,9 @@ def _resource_paths(resource: Resource) -> dict[str, Any]:
             },
             "delete": {
                 "summary": f"Delete a {label}",
-                "parameters": [ID, query_parameter("cascade", {"type": "boolean", "default": False},
-                                               "also delete its children (and theirs)")],
+                "parameters": [ID, query_parameter("cascade",
+                                                   {"type": "boolean", "default": False},
+                                                   "also delete its children (and theirs)")],
                 "responses": {
                     "204": {"description": "deleted"}, **NOT_FOUND,
                     **(errors({409: "it still has children (named in `children`) and cascade "

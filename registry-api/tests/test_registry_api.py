@@ -130,8 +130,8 @@ def test_cascade_false_is_the_default_and_bad_values_are_422(client, registry):
 def test_names_are_unique_within_their_parent(client, registry, path):
     first = registry.of(path, name="twin")
     parent = {PARENT[path]: first[PARENT[path]]} if path in PARENT else {}
-    body = assert_error(client.post(f"{PREFIX}/{path}", json={**required_fields(path), "name": "twin",
-                                                              **parent}), 409, "name_taken")
+    twin = {**required_fields(path), "name": "twin", **parent}
+    body = assert_error(client.post(f"{PREFIX}/{path}", json=twin), 409, "name_taken")
     assert "twin" in body["message"]
     other = registry.of(path)
     assert_error(client.patch(f"{PREFIX}/{path}/{other['id']}", json={"name": "twin", **parent}),
@@ -146,8 +146,8 @@ def test_the_same_name_is_fine_under_another_parent(registry):
 
 def test_unplaced_robots_have_unique_names_too(client, registry):
     registry.robot(name="stray", level_id=None)
-    assert_error(client.post(f"{PREFIX}/robots", json={**required_fields("robots"), "name": "stray"}),
-                 409, "name_taken")
+    stray = {**required_fields("robots"), "name": "stray"}
+    assert_error(client.post(f"{PREFIX}/robots", json=stray), 409, "name_taken")
 
 
 def test_create_under_an_unknown_parent_is_422_on_that_field(client):

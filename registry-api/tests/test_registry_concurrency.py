@@ -33,9 +33,9 @@ def test_an_event_committed_late_with_an_earlier_id_is_not_skipped(app, client, 
     projects = RESOURCES["projects"]
     slow = database.sessions()
     slow.begin()
-    crud.create(slow.connection(), projects,
-                crud.prepare(projects, {"name": "slow", "workspace_id": uuid.UUID(workspace["id"])}),
-                actor="tester")
+    prepared = crud.prepare(projects, {"name": "slow",
+                                       "workspace_id": uuid.UUID(workspace["id"])})
+    crud.create(slow.connection(), projects, prepared, actor="tester")
     slow.flush()  # A's event row now exists, with the lower id, uncommitted
     try:
         fast = registry.project(name="fast", workspace_id=workspace["id"])  # B commits first

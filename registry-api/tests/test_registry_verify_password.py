@@ -55,7 +55,8 @@ def test_without_a_service_key_or_an_admin_it_is_refused_before_any_hashing(
         assert_error(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     for role in ("viewer", "operator"):
-        response = verify(anonymous, robot["id"], PASSWORD, bearer(token_for(database, role, role)))
+        token = token_for(database, role, role)
+        response = verify(anonymous, robot["id"], PASSWORD, bearer(token))
         assert assert_error(response, 403, "forbidden")["required_role"] == "admin"
     assert throttle.failures(database, ROBOT_SCOPE, throttle.subject_of(robot["id"])) == 0
 

@@ -2,9 +2,10 @@
 
 Each item is looked up by name within its parent; only missing ones are created (through the
 same validation and CRUD functions as the API, so they get their events, recorded as
-``registry-seed``'s, and hashed secrets). Items that exist are left as they are, so a second run, or a run after operators edited the
-demo data, changes nothing. The whole load is one transaction (all or nothing); unlike the
-API it hashes the demo secrets inside it, which a one-off command can afford.
+``registry-seed``'s, and hashed secrets). Items that exist are left as they are, so a second
+run, or a run after operators edited the demo data, changes nothing. The whole load is one
+transaction (all or nothing); unlike the API it hashes the demo secrets inside it, which a
+one-off command can afford.
 """
 
 from __future__ import annotations

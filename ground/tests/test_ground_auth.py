@@ -295,3 +295,18 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, database):
 @pytest.mark.parametrize("user_id", ["nope", str(uuid.uuid4())])
 def test_changing_an_unknown_user_is_404(admin, user_id):
     assert_error(admin.patch(f"/api/users/{user_id}", json={"role": "viewer"}), 404, "not_found")
+
+
+def test_failures_that_no_longer_count_are_pruned_whoever_they_were_for(anonymous, database):
+    long_ago = utcnow() - timedelta(seconds=throttle.WINDOW_S + 60)
+    for index in range(30):
+        throttle.record_failure(database, "login", throttle.subject_of(f"gone-{index}"),
+                                now=long_ago)
+
+    assert_error(sign_in(anonymous, "someone-new", "wrong password"), 401)
+
+    with database.transaction() as session:
+        from mission_control.auth_models import AuthFailure
+
+        left = session.scalars(select(AuthFailure.subject)).all()
+    assert left == [throttle.subject_of("someone-new")]

@@ -310,3 +310,27 @@ def test_failures_that_no_longer_count_are_pruned_whoever_they_were_for(anonymou
 
         left = session.scalars(select(AuthFailure.subject)).all()
     assert left == [throttle.subject_of("someone-new")]
+
+
+@pytest.mark.parametrize("change", ["revoke", "expire", "disable"])
+def test_a_change_made_elsewhere_takes_effect_within_a_second(app, database, change):
+    """Another process (here: a direct database change) revokes, expires or disables while
+    this process has just accepted the token: it is refused within 1 s all the same."""
+    import time
+
+    token = token_for(database, "ada", "operator")
+    client = app.test_client()
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    with database.transaction() as session:
+        if change == "disable":
+            session.execute(update(User).where(User.username == "ada").values(disabled=True))
+        else:
+            column = "revoked_at" if change == "revoke" else "expires_at"
+            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .values({column: utcnow() - timedelta(milliseconds=1)}))
+    changed_at = time.monotonic()
+
+    while client.get("/api/auth/me", headers=bearer(token)).status_code == 200:
+        assert time.monotonic() - changed_at < 1.0, "still accepted after 1 s"
+        time.sleep(0.02)
+    assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)

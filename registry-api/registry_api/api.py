@@ -17,7 +17,7 @@ from mission_control.authweb import current_identity, service
 from mission_control.db import Database
 from mission_control.passwords import verify_password
 from mission_control.validation import summary
-from mission_control.web import error_response, parse_body, parse_query
+from mission_control.web import error_response, parse_body, parse_query, retry_later
 
 from . import crud, events
 from .resources import RESOURCES, Resource, list_query_model
@@ -62,11 +62,9 @@ def _has_children(error: crud.HasChildren):
 
 @bp.errorhandler(throttle.Throttled)
 def _throttled(error: throttle.Throttled):
-    response = error_response(429, "too_many_attempts",
-                              "too many wrong passwords for this robot; try again later",
-                              retry_after_s=error.retry_after)
-    response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return retry_later(429, "too_many_attempts",
+                       "too many wrong passwords for this robot; try again later",
+                       error.retry_after, retry_after_s=error.retry_after)
 
 
 @bp.errorhandler(IntegrityError)

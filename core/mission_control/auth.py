@@ -87,8 +87,8 @@ def identify(database: Database, secret: str | None, kind: str = API) -> Identit
                     token_kind=token_kind)
 
 
-def sign_in(database: Database, username: str, password: str) -> User:
-    """The user with these credentials, or LoginRefused (throttle.Throttled after too many
+def sign_in(database: Database, username: str, password: str) -> Any:
+    """The user (id, username, role) with these credentials, or LoginRefused (throttle.Throttled after too many
     failures for this name, whether or not it exists, and then even for the right password).
 
     The password is checked outside any transaction (it is slow), and checked even when no
@@ -97,9 +97,9 @@ def sign_in(database: Database, username: str, password: str) -> User:
     subject = throttle.subject_of(username)
     throttle.check(database, LOGIN_SCOPE, subject)
     with database.autocommit() as connection:
-        user = connection.execute(select(User).where(
-            User.username_key == username.casefold())).first()
-    user = user[0] if user is not None else None
+        user = connection.execute(
+            select(User.id, User.username, User.role, User.password_hash, User.disabled)
+            .where(User.username_key == username.casefold())).first()
     stored = user.password_hash if user is not None else None
     if not verify_password(stored, password) or user is None or user.disabled:
         throttle.record_failure(database, LOGIN_SCOPE, subject)

@@ -295,3 +295,42 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, database):
 @pytest.mark.parametrize("user_id", ["nope", str(uuid.uuid4())])
 def test_changing_an_unknown_user_is_404(admin, user_id):
     assert_error(admin.patch(f"/api/users/{user_id}", json={"role": "viewer"}), 404, "not_found")
+
+
+def test_failures_that_no_longer_count_are_pruned_whoever_they_were_for(anonymous, database):
+    long_ago = utcnow() - timedelta(seconds=throttle.WINDOW_S + 60)
+    for index in range(30):
+        throttle.record_failure(database, "login", throttle.subject_of(f"gone-{index}"),
+                                now=long_ago)
+
+    assert_error(sign_in(anonymous, "someone-new", "wrong password"), 401)
+
+    with database.transaction() as session:
+        from mission_control.auth_models import AuthFailure
+
+        left = session.scalars(select(AuthFailure.subject)).all()
+    assert left == [throttle.subject_of("someone-new")]
+
+
+@pytest.mark.parametrize("change", ["revoke", "expire", "disable"])
+def test_a_change_made_elsewhere_takes_effect_within_a_second(app, database, change):
+    """Another process (here: a direct database change) revokes, expires or disables while
+    this process has just accepted the token: it is refused within 1 s all the same."""
+    import time
+
+    token = token_for(database, "ada", "operator")
+    client = app.test_client()
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+    with database.transaction() as session:
+        if change == "disable":
+            session.execute(update(User).where(User.username == "ada").values(disabled=True))
+        else:
+            column = "revoked_at" if change == "revoke" else "expires_at"
+            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .values({column: utcnow() - timedelta(milliseconds=1)}))
+    changed_at = time.monotonic()
+
+    while client.get("/api/auth/me", headers=bearer(token)).status_code == 200:
+        assert time.monotonic() - changed_at < 1.0, "still accepted after 1 s"
+        time.sleep(0.02)
+    assert_error(client.get("/api/auth/me", headers=bearer(token)), 401)

@@ -4,6 +4,7 @@ Pure standard library (http.client), so ``make bench`` needs nothing extra. Ever
 bounded twice: by a total request count and by a duration. Each process reports the latency
 of every request it made; the caller merges them. By default every request is the same POST;
 a ``factory`` (see ``FixedRequest``) can vary the method, path and body per request.
+``headers`` go with every request: the bearer token the bench signed in for.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class FixedRequest:
 
 
 def _process(url: str, factory, threads: int, quota: int, ready, max_seconds: float,
-             expect: int, index: int = 0) -> LoadResult:
+             expect: int, index: int = 0, extra_headers: dict[str, str] | None = None) -> LoadResult:
     """One load process: ``threads`` keep-alive clients sharing ``quota`` requests.
 
     Waits on ``ready`` (a barrier shared with the other processes and the caller) so that all
@@ -68,8 +69,8 @@ def _process(url: str, factory, threads: int, quota: int, ready, max_seconds: fl
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    bodyless = {"Accept": "application/json"}
+    bodyless = {"Accept": "application/json", **(extra_headers or {})}
+    headers = {"Content-Type": "application/json", **bodyless}
     lock = threading.Lock()
     remaining = [quota]
     results = [LoadResult() for _ in range(threads)]
@@ -142,13 +143,14 @@ def _entry(queue, *args) -> None:
 
 def run_load(url: str, path: str = "", payload: dict | None = None, *, processes: int,
              threads: int, max_requests: int, max_seconds: float, expect: int = 201,
-             on_start=None, factory=None) -> LoadResult:
+             on_start=None, factory=None, headers: dict[str, str] | None = None) -> LoadResult:
     """POST ``payload`` to ``url + path`` from processes x threads keep-alive clients.
 
     Stops after ``max_requests`` in total or ``max_seconds``, whichever comes first.
     ``on_start`` is called when the processes are released (to start measuring there).
     ``factory`` (see ``FixedRequest``), when given, makes each request instead of
-    ``path``/``payload``; ``expect`` is the status that counts as a success.
+    ``path``/``payload``; ``expect`` is the status that counts as a success. ``headers``
+    (e.g. ``Authorization``) are sent with every request.
     """
     if factory is None:
         factory = FixedRequest("POST", path, json.dumps(payload).encode())
@@ -159,7 +161,7 @@ def run_load(url: str, path: str = "", payload: dict | None = None, *, processes
     queue = context.Queue()
     children = [context.Process(target=_entry, daemon=True,
                                 args=(queue, url, factory, threads, quota, ready, max_seconds,
-                                      expect, index))
+                                      expect, index, headers))
                 for index, quota in enumerate(per_process)]
     for child in children:
         child.start()

@@ -99,14 +99,14 @@ def wait_listening(db: BenchDatabase, replicas: int) -> None:
 
 # -- phase 1: pickup latency -----------------------------------------------------------------
 
-def phase_pickup(db: BenchDatabase, logs: Path, count: int, rate: float) -> dict:
+def phase_pickup(db: BenchDatabase, logs: Path, count: int, rate: float, credentials) -> dict:
     say(f"pickup: starting ground, spacecraft and one command-sender ({FAST})")
     db.reset()
-    system = start_system(db.url, logs, **FAST)
+    system = start_system(db.url, logs, credentials=credentials, **FAST)
     try:
         wait_listening(db, 1)
         url = f"{system.ground_url}/api/telecommands"
-        session = requests.Session()
+        session = system.session("operator")  # POSTs as the run's operator, bearer token
         warm = [session.post(url, json={"command_name": "PING"}, timeout=10) for _ in range(5)]
         if any(r.status_code != 201 for r in warm):
             raise RuntimeError(f"warm-up POST failed: {[r.status_code for r in warm]}")
@@ -180,9 +180,11 @@ def replica_totals(log_file: Path) -> dict | None:
     return totals
 
 def phase_throughput(db: BenchDatabase, logs: Path, count: int, replicas_list: list[int],
-                     timeout: float, analyze: bool = True) -> dict:
+                     timeout: float, credentials, analyze: bool = True) -> dict:
     say("throughput: starting the spacecraft (command-senders stopped)")
-    system = start_system(db.url, logs, services=("spacecraft",), **FAST)
+    # The command-senders present the run's UPLINK_KEY (system.env) to the spacecraft.
+    system = start_system(db.url, logs, services=("spacecraft",), credentials=credentials,
+                          **FAST)
     results = {}
     try:
         for replicas in replicas_list:

@@ -23,6 +23,10 @@ During the module POST run a sampler counts the backends waiting for a heavyweig
 (pg_stat_activity, any lock type, e.g. an advisory lock serialising writes, a row or a
 transaction id), so the report shows whether locking, rather than the CPU, is the limit.
 
+Every request is authenticated as a user's would be (bearer tokens from POST /api/auth/tokens,
+made by the harness): set-up, robot and module POSTs as the run's admin (registry writes need
+admin), the GET and list runs as its viewer.
+
 The machinery (database, CPU accounting, load generators) is in common.py, loadgen.py and
 wrk.py. Run this phase alone with ``python -m bench.run --phases registry [options]``.
 """
@@ -107,9 +111,10 @@ def choose_load_generator(choice: str) -> str:
 
 def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, max_requests: int,
           seconds: float, expect: int, sampler: LockSampler | None = None,
-          generator: str = "python"):
+          generator: str = "python", role: str = "viewer"):
     """One run with ``generator``: wrk with ``processes`` threads and processes x threads
-    connections, or loadgen with ``processes`` x ``threads`` clients."""
+    connections, or loadgen with ``processes`` x ``threads`` clients; as the run's ``role``."""
+    headers = system.headers(role)
     meter = CpuMeter(system, db.name)
 
     def begin() -> None:
@@ -118,13 +123,13 @@ def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, m
             sampler.start()
 
     if generator == "wrk":
-        load = run_wrk(system.registry_url, wrk_requests(factory), threads=processes,
+        load = run_wrk(system.registry_url, wrk_requests(factory, headers), threads=processes,
                        connections=processes * threads, max_requests=max_requests,
                        max_seconds=seconds, expect=expect, on_start=begin)
     else:
         load = run_load(system.registry_url, processes=processes, threads=threads,
                         max_requests=max_requests, max_seconds=seconds, expect=expect,
-                        on_start=begin, factory=factory)
+                        on_start=begin, factory=factory, headers=headers)
     cpu = meter.stop({"load generator": load.cpu_s})
     return load, cpu
 
@@ -156,7 +161,7 @@ def _generator_info(generator: str, load, processes: int, per_process: int) -> d
             "latency": "every successful request, raw"}
 
 
-def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
+def phase_registry(db: BenchDatabase, logs: Path, options, credentials) -> dict:
     import requests
 
     concurrencies = [int(c) for c in options.web_concurrency.split(",")]
@@ -178,11 +183,11 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
         key = f"WEB_CONCURRENCY={concurrency}"
         db.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
         say(f"registry[{key}, WEB_THREADS={threads}]: starting registry-api alone")
-        system = start_system(db.url, logs, services=("registry-api",),
+        system = start_system(db.url, logs, services=("registry-api",), credentials=credentials,
                               web_concurrency=str(concurrency), web_threads=str(threads), **FAST)
         try:
             base = f"{system.registry_url}{API}"
-            session = requests.Session()
+            session = system.session("admin")
             workspace = _created(session, f"{base}/workspaces", {"name": f"bench-{concurrency}"})
             project = _created(session, f"{base}/projects",
                                {"workspace_id": workspace["id"], "name": "bench"})
@@ -194,8 +199,9 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
             say(f"registry[{key}]: {untimed} robots one at a time, then {timed} timed with "
                 f"{robot_clients} concurrent clients")
             for i in range(untimed):               # fresh connections reach every gunicorn worker
-                _created(requests, f"{base}/robots", robot_body(level_id, f"setup-{i}"))
-            load, cpu = _load(system, db, RobotPosts(level_id, "timed"),
+                _created(system.session("admin"), f"{base}/robots",
+                         robot_body(level_id, f"setup-{i}"))
+            load, cpu = _load(system, db, RobotPosts(level_id, "timed"), role="admin",
                               processes=robot_processes,
                               threads=max(1, robot_clients // robot_processes),
                               max_requests=timed, seconds=300, expect=201)
@@ -215,15 +221,18 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
                                    f"on the level, found {len(robot_ids)}")
 
             list_path = f"{API}/robots?level_id={level_id}&limit=50"
-            runs = (("get", "GET /robots/{id}", RobotGets(robot_ids), 200),
-                    ("list", "GET /robots?level_id=&limit=50", FixedRequest("GET", list_path, None), 200),
-                    ("module-post", "POST /modules", ModulePosts(robot_ids, f"c{concurrency}"), 201))
+            runs = (("get", "GET /robots/{id}", RobotGets(robot_ids), 200, "viewer"),
+                    ("list", "GET /robots?level_id=&limit=50", FixedRequest("GET", list_path, None),
+                     200, "viewer"),
+                    ("module-post", "POST /modules", ModulePosts(robot_ids, f"c{concurrency}"), 201,
+                     "admin"))
             modules_before = 0
-            for name, what, factory, expect in runs:
+            for name, what, factory, expect, role in runs:
                 for i in range(4 * concurrency):   # warm-up on fresh connections
                     method, path, body = factory(9, 9, i)
                     response = requests.request(method, f"{system.registry_url}{path}", data=body,
-                                                headers={"Content-Type": "application/json"},
+                                                headers={"Content-Type": "application/json",
+                                                         **system.headers(role)},
                                                 timeout=30)
                     if response.status_code != expect:
                         raise RuntimeError(f"warm-up {what}: {response.status_code} "
@@ -236,8 +245,8 @@ def phase_registry(db: BenchDatabase, logs: Path, options) -> dict:
                 sampler = LockSampler(db) if name == "module-post" else None
                 load, cpu = _load(system, db, factory, processes=processes, threads=per_process,
                                   max_requests=options.registry_requests, seconds=seconds,
-                                  expect=expect, sampler=sampler, generator=generator)
-                result = _measured(load, cpu, what=what, web_concurrency=concurrency,
+                                  expect=expect, sampler=sampler, generator=generator, role=role)
+                result = _measured(load, cpu, what=what, role=role, web_concurrency=concurrency,
                                    web_threads=threads, clients=processes * per_process,
                                    processes=processes,
                                    load_generator=_generator_info(generator, load, processes,

@@ -8,6 +8,8 @@ request: Flask, pydantic, SQLAlchemy and psycopg2, without gunicorn, PostgreSQL 
 ``--profile`` prints cProfile's top functions (by CPU time) for one of them instead.
 This is the figure to compare before and after a change to the registry's own code, since it
 varies less than the req/s of ``make bench`` on this VM (run it twice, alternating versions).
+Every request carries an admin's bearer token, got from POST /api/auth/tokens (the token
+check is part of the measured cost).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import io
 import logging
 import os
 import pstats
+import secrets
 import time
 
 from bench.common import BenchDatabase
@@ -25,6 +28,7 @@ from werkzeug.test import EnvironBuilder
 
 from mission_control.db import Database
 from mission_control.settings import Settings
+from mission_control.testing import add_user
 from registry_api.app import create_app
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -32,7 +36,8 @@ API = "/api/v1"
 
 
 def _requests(client) -> dict:
-    """One request factory per measured kind, over a fresh level of 50 robots."""
+    """One request factory per measured kind, over a fresh level of 50 robots; ``client``
+    is signed in."""
     def created(path: str, body: dict) -> dict:
         response = client.post(f"{API}/{path}", json=body)
         assert response.status_code == 201, response.text
@@ -53,8 +58,19 @@ def _requests(client) -> dict:
     }
 
 
-def _call(app, method: str, path: str, body: dict | None, expect: int) -> None:
-    environ = EnvironBuilder(method=method, path=path, json=body).get_environ()
+def _signed_in(app, database: Database):
+    """A test client with the bearer token of a new admin, signed in over the API."""
+    password = secrets.token_urlsafe(16)
+    add_user(database, "bench-admin", "admin", password=password)
+    client = app.test_client()
+    answer = client.post("/api/auth/tokens", json={"username": "bench-admin", "password": password})
+    assert answer.status_code == 201, answer.text
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {answer.json['token']}"
+    return client
+
+
+def _call(app, method: str, path: str, body: dict | None, expect: int, headers: dict) -> None:
+    environ = EnvironBuilder(method=method, path=path, json=body, headers=headers).get_environ()
     status: list[str] = []
     b"".join(app.wsgi_app(environ, lambda s, headers, exc_info=None: status.append(s)))
     assert status[0].startswith(str(expect)), status
@@ -71,18 +87,20 @@ def main() -> None:
         bench_db.migrate()
         database = Database(bench_db.url)
         app = create_app(Settings(database_url=bench_db.url), database=database)
-        kinds = _requests(app.test_client())
+        client = _signed_in(app, database)
+        headers = {"Authorization": client.environ_base["HTTP_AUTHORIZATION"]}
+        kinds = _requests(client)
         for kind, request in kinds.items():
             if options.profile and kind != options.profile:
                 continue
             for n in range(200):  # warm-up: pools, statement caches
-                _call(app, *request(n))
+                _call(app, *request(n), headers)
             profiler = cProfile.Profile(time.process_time) if options.profile else None
             start = time.process_time()
             if profiler:
                 profiler.enable()
             for n in range(options.count):
-                _call(app, *request(n))
+                _call(app, *request(n), headers)
             if profiler:
                 profiler.disable()
             spent = time.process_time() - start

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 from bench.loadgen import FixedRequest
 from bench.wrk import WrkRequests
@@ -54,12 +55,14 @@ class ModulePosts:
             "{id}", f"{self.tag}-wrk-{{unique}}")), ids=tuple(self.robot_ids))
 
 
-def wrk_requests(factory) -> WrkRequests:
-    """The same requests as a loadgen factory, for wrk."""
+def wrk_requests(factory, headers: dict[str, str] | None = None) -> WrkRequests:
+    """The same requests as a loadgen factory, for wrk, with ``headers`` on each."""
     if isinstance(factory, FixedRequest):
-        return WrkRequests(factory.method, factory.path,
-                           factory.body.decode() if factory.body is not None else None)
-    return factory.wrk()
+        requests = WrkRequests(factory.method, factory.path,
+                               factory.body.decode() if factory.body is not None else None)
+    else:
+        requests = factory.wrk()
+    return replace(requests, headers=tuple((headers or {}).items()))
 
 
 def robot_body(level_id: str, name: str) -> dict:

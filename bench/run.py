@@ -11,6 +11,12 @@ Three measurements, each against the real services started by the end-to-end har
 
 Run from the repository root: ``python -m bench.run [options]`` (``make bench``).
 
+Every request is authenticated as a user's would be: the harness runs mc-migrate with a random
+ADMIN_PASSWORD, the admin creates an operator and a viewer (POST /api/users), and each signs in
+for a bearer token (POST /api/auth/tokens); POSTs carry the operator's token, reads the
+viewer's, registry writes the admin's; the command-senders present a random UPLINK_KEY to the
+spacecraft. The report says so ("authenticated (bearer token)").
+
 Everything (PostgreSQL, gunicorn, the worker, this load generator) shares this machine's
 cores, which the report states. Results: a table on stdout, JSON in bench-results/.
 Exit status: 0 when the run completed (targets met or not: it is a measurement), 1 on an
@@ -33,6 +39,11 @@ from bench import registry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
 from bench.pipeline import phase_pickup, phase_throughput
 from bench.post import phase_post
+from tests.e2e.accounts import Credentials
+
+AUTHENTICATION = ("authenticated (bearer token): POSTs as an operator, reads as a viewer, "
+                  "registry writes as an admin, tokens from POST /api/auth/tokens; the "
+                  "command-senders present UPLINK_KEY to the spacecraft")
 
 # -- report ----------------------------------------------------------------------------------
 
@@ -80,7 +91,7 @@ def table(report: dict) -> tuple[list[tuple], bool]:
         bad |= v != 0
     posts = report["phases"].get("post") or {}
     for concurrency, p in posts.items():
-        row(f"POST/s, WEB_CONCURRENCY={concurrency} x {p['web_threads']} threads",
+        row(f"POST/s (bearer token), WEB_CONCURRENCY={concurrency} x {p['web_threads']} threads",
             fmt(p["per_s"], " req/s", 0), ">= 1,000 req/s", p["per_s"] is not None and p["per_s"] >= 1000)
         lat = p["latency_ms"]
         row(f"  latency p50 / p99 ({p['clients']} clients)",
@@ -112,6 +123,7 @@ def print_report(report: dict, rows: list[tuple]) -> None:
     print(f"NOTE: PostgreSQL, gunicorn, the command-sender(s) and {loads} all share "
           f"these {m['nproc']} cores (loopback only); numbers are for the whole system on one box.")
     print(f"settings: {report['settings']}")
+    print(f"requests: {report['authentication']}")
     code = report["code"]
     print(f"code: commit {code['commit']}"
           + (f" + uncommitted changes in {', '.join(code['uncommitted_changes'])}"
@@ -177,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
               "postgresql": None, "code": code_version(), "settings": {k.upper(): v for k, v in FAST.items()},
               "options": vars(options) | {"admin_url": make_url(options.admin_url).render_as_string()},
-              "phases": {}, "errors": [], "logs": str(logs)}
+              "authentication": AUTHENTICATION, "phases": {}, "errors": [], "logs": str(logs)}
+    credentials = Credentials()  # one set of users and keys for every phase's services
     say(f"{report['machine']['nproc']} cores ({report['machine']['cpu_model']}); "
         f"everything shares them; service logs in {logs}")
     began = time.monotonic()
@@ -196,19 +209,20 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if name == "pickup":
                     report["phases"]["pickup"] = phase_pickup(
-                        db, phase_logs, options.pickup_count, options.pickup_rate)
+                        db, phase_logs, options.pickup_count, options.pickup_rate, credentials)
                 elif name == "throughput":
                     report["phases"]["throughput"] = phase_throughput(
                         db, phase_logs, options.throughput_count,
                         [int(r) for r in options.replicas.split(",")], options.throughput_timeout,
-                        analyze=not options.no_analyze)
+                        credentials, analyze=not options.no_analyze)
                 elif name == "post":
                     report["phases"]["post"] = phase_post(
                         db, phase_logs, [int(c) for c in options.web_concurrency.split(",")],
                         options.web_threads, options.post_seconds, options.post_requests,
-                        options.post_clients, options.post_processes)
+                        options.post_clients, options.post_processes, credentials)
                 elif name == "registry":
-                    report["phases"]["registry"] = registry.phase_registry(db, phase_logs, options)
+                    report["phases"]["registry"] = registry.phase_registry(db, phase_logs, options,
+                                                                           credentials)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")
             except Exception as error:

@@ -4,6 +4,7 @@ Usage: python -m bench.spacecraft_cpu [N]   (PostgreSQL at TEST_POSTGRES_ADMIN_U
 throwaway database is created and dropped). Prints the CPU this process spends per command
 received singly (POST /commands) and in batches of UPLINK_BATCH_MAX, per command executed by
 the executor's passes, and per command read by GET /commands/{id} and by POST /commands/query.
+Every call carries the uplink key, as the command-sender's do.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import secrets
 import sys
 import uuid
 
@@ -39,9 +41,12 @@ def main(count: int) -> None:
         logging.disable(logging.CRITICAL)
         bench_db.migrate()
         database = Database(bench_db.url)
+        key = secrets.token_urlsafe(32)
         app = create_app(Settings(database_url=bench_db.url, max_stage_delay_s=0, execution_failure_rate=0,
-                                  uplink_batch_max=BATCH), database=database, executor_on_demand=False)
+                                  uplink_batch_max=BATCH, uplink_key=key),
+                         database=database, executor_on_demand=False)
         client, executor = app.test_client(), app.extensions["executor"]
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
         for phase in ("warm-up", "measured"):
             singles = [str(uuid.uuid4()) for _ in range(count)]
             batched = [str(uuid.uuid4()) for _ in range(count)]

@@ -53,13 +53,15 @@ class WrkRequests:
     """What each request is: ``method`` to ``path`` with ``body`` (text, or None: no body).
 
     In ``path`` and ``body``, ``{id}`` is replaced for each request by an id drawn at random
-    from ``ids``, and ``{unique}`` by ``<wrk thread>-<n>``, unique within the run.
+    from ``ids``, and ``{unique}`` by ``<wrk thread>-<n>``, unique within the run. ``headers``
+    (name, value) go with every request, e.g. the bearer token the bench signed in for.
     """
 
     method: str
     path: str
     body: str | None = None
     ids: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -122,6 +124,7 @@ local IDS = $ids
 local UNIQUE_USED = $unique_used
 local QUOTA = $quota
 local HEADERS = {["Accept"] = "application/json"}
+$headers
 if BODY then HEADERS["Content-Type"] = "application/json" end
 
 -- main Lua state: the wrk threads, numbered, to add up their counters in done()
@@ -234,6 +237,8 @@ def lua_script(requests: WrkRequests, quota: int) -> str:
         method=lua_string(requests.method), path=lua_parts(requests.path),
         body=lua_parts(requests.body), ids="{" + ", ".join(map(lua_string, requests.ids)) + "}",
         unique_used="true" if any("{unique}" in t for t in templates) else "false",
+        headers="\n".join(f"HEADERS[{lua_string(name)}] = {lua_string(value)}"
+                          for name, value in requests.headers),
         quota=max(1, quota), drained=DRAINED, result=RESULT)
 
 

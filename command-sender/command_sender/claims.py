@@ -41,7 +41,7 @@ TABLE = Telecommand.__table__
 # What a claim returns: the command, and its target's kind (a correlated sub-select, so the
 # claim stays one statement on both databases).
 RETURNED = (TABLE.c.id, TABLE.c.status, TABLE.c.target_id, TABLE.c.module_id,
-            TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts,
+            TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts, TABLE.c.confirmed_by,
             select(Target.kind).where(Target.id == TABLE.c.target_id)
             .scalar_subquery().label("target_kind"))
 
@@ -58,11 +58,13 @@ class Claimed:
     command_name: str
     args: dict[str, Any]
     attempts: int
+    confirmed_by: str | None = None  # who confirmed a hazardous command on ground
 
     def uplink_body(self) -> dict[str, Any]:
-        """The command as the uplink protocol carries it."""
+        """The command as the uplink protocol carries it (a target refuses a hazardous
+        command that does not name who confirmed it)."""
         return {"id": str(self.id), "command_name": self.command_name, "args": self.args,
-                "module_id": self.module_id}
+                "module_id": self.module_id, "confirmed_by": self.confirmed_by}
 
 
 def schedule_new(session: Session, max_delay_s: float, limit: int,
@@ -126,7 +128,7 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
         rows += session.execute(update(TABLE).where(TABLE.c.id.in_(due.scalar_subquery()))
                                 .values(**lease).returning(*RETURNED)).all()
     return [Claimed(r.id, Status(r.status), r.target_id, r.target_kind, r.module_id,
-                    r.command_name, r.args or {}, r.attempts) for r in rows]
+                    r.command_name, r.args or {}, r.attempts, r.confirmed_by) for r in rows]
 
 
 def reschedule(session: Session, worker_id: str,

@@ -20,7 +20,7 @@ from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
 from .claims import Claimed
-from .uplink import PermanentError, TargetReport, TransientError, Uplink
+from .uplink import KeyRefused, PermanentError, TargetReport, TransientError, Uplink
 
 log = logging.getLogger("command_sender")
 
@@ -37,6 +37,7 @@ class Outcome:
     reason: str | None = None
     next_step_at: datetime | None = None
     attempts: int = 0
+    key_refused: bool = False  # the target answered 401: the worker logs it once per pass
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Steps:
     def _send(self, batch: Batch) -> list[Outcome]:
         try:
             answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands])
+        except KeyRefused:
+            return [self.wait_for_key(c) for c in batch.commands]
         except TransientError as error:
             return [self.retry_or_fail(c, f"no acknowledgement: {error}") for c in batch.commands]
         except PermanentError as error:
@@ -108,6 +111,8 @@ class Steps:
     def _ask(self, batch: Batch) -> list[Outcome]:
         try:
             reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands])
+        except KeyRefused:
+            return [self.wait_for_key(c) for c in batch.commands]
         except TransientError as error:
             return [self.retry_or_fail(c, f"lost contact: {error}") for c in batch.commands]
         except PermanentError as error:
@@ -132,6 +137,16 @@ class Steps:
                     attempts, self.settings.max_send_attempts, delay)
         return Outcome(command, None, next_step_at=utcnow() + timedelta(seconds=delay),
                        attempts=attempts)
+
+    def wait_for_key(self, command: Claimed) -> Outcome:
+        """The target refused our key: the same step again after the longest retry backoff,
+        the attempt not counted. A wrong key is the operator's to fix, not the command's
+        fault, so it never fails a command (the worker logs the refusal once per pass)."""
+        delay = min(MAX_BACKOFF_S,
+                    self.settings.retry_backoff_s * 2 ** (self.settings.max_send_attempts - 1))
+        delay = max(MIN_POLL_S, delay * self.rng.uniform(0.5, 1.0))
+        return Outcome(command, None, next_step_at=utcnow() + timedelta(seconds=delay),
+                       attempts=command.attempts, key_refused=True)
 
     def _stage_due(self) -> datetime:
         delay = max(MIN_POLL_S, self.rng.uniform(0, self.settings.max_stage_delay_s))

@@ -8,6 +8,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from mission_control import keys
 from mission_control.settings import Settings
 
 # Which service carries the uplink for each kind of target.
@@ -17,6 +18,11 @@ UPLINK_SETTING = {"spacecraft": "spacecraft_url", "robot": "robot_server_url",
 
 class TransientError(Exception):
     """The target could not be reached or answered 5xx/429: worth trying again later."""
+
+
+class KeyRefused(TransientError):
+    """The target answered 401: it does not take our UPLINK_KEY. Nothing is wrong with the
+    commands; they wait until the keys agree (an operator fixes UPLINK_KEY)."""
 
 
 class PermanentError(Exception):
@@ -51,7 +57,8 @@ def _message(response: requests.Response) -> str:
 
 
 class Uplink:
-    """Pooled, timed-out HTTP calls; retrying is the worker's business, not this client's."""
+    """Pooled, timed-out HTTP calls, each with ``Authorization: Bearer <UPLINK_KEY>``;
+    retrying is the worker's business, not this client's."""
 
     def __init__(self, settings: Settings, pool_size: int = 8) -> None:
         self.settings = settings
@@ -60,6 +67,8 @@ class Uplink:
         # Targets are found by the *_URL settings alone: no proxy or .netrc look-ups per call
         # (they were a large share of the worker's CPU).
         self.session.trust_env = False
+        # The key every target's uplink asks for (env UPLINK_KEY, else var/uplink-key).
+        self.session.headers["Authorization"] = f"Bearer {keys.uplink_key(settings)}"
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -74,6 +83,8 @@ class Uplink:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
             raise TransientError(f"{type(error).__name__} on {method} {url}") from None
+        if response.status_code == 401:
+            raise KeyRefused(f"{method} {url}: HTTP 401: the target refused our UPLINK_KEY")
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientError(f"{method} {url}: {_message(response)}")
         return response

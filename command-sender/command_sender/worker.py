@@ -191,6 +191,10 @@ class Worker:
         """Write the step threads' findings; return the transitions made, for the log."""
         groups: dict[tuple[Status, Status], list[Outcome]] = defaultdict(list)
         later = []
+        refused = [o for o in outcomes if o.key_refused]
+        if refused:
+            log.error("uplink refused the key: check UPLINK_KEY (the same in the command-sender "
+                      "and its targets); %d commands wait and are retried", len(refused))
         for outcome in outcomes:
             if outcome.to_status is None:
                 later.append((outcome.command, outcome.next_step_at, outcome.attempts))

@@ -1,9 +1,11 @@
-"""The worker under test talks HTTP to the real spacecraft app, served on a loopback port."""
+"""The worker under test talks HTTP to the real spacecraft app, served on a loopback port;
+both hold the same UPLINK_KEY unless a test gives the worker another."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -15,12 +17,15 @@ from mission_control.models import Telecommand
 from mission_control.settings import Settings
 from spacecraft.app import create_app as create_spacecraft
 
+UPLINK_KEY = "test-uplink-key-" + uuid.uuid4().hex
+
 
 @pytest.fixture
-def spacecraft_url(database):
+def spacecraft_url(database, var_dir):
     """The spacecraft app (same database) on a free loopback port, for the test's duration."""
     app = create_spacecraft(Settings(database_url=database.url, max_stage_delay_s=0,
-                                     execution_failure_rate=0), database=database)
+                                     execution_failure_rate=0, var_dir=var_dir,
+                                     uplink_key=UPLINK_KEY), database=database)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -31,12 +36,13 @@ def spacecraft_url(database):
 
 
 @pytest.fixture
-def make_worker(database, spacecraft_url):
+def make_worker(database, spacecraft_url, var_dir):
     """Build workers on the test database; settings override the fast test defaults."""
     workers: list[Worker] = []
 
     def build(**overrides) -> Worker:
         values = dict(database_url=database.url, spacecraft_url=spacecraft_url,
+                      var_dir=var_dir, uplink_key=UPLINK_KEY,
                       max_transmit_delay_s=0, max_stage_delay_s=0, poll_interval_s=0.05,
                       retry_backoff_s=0.01, uplink_timeout_s=2, lease_s=5)
         values.update(overrides)

@@ -65,8 +65,8 @@ def test_transmit_times_are_spread_over_the_whole_window(database, make_worker):
 
 def test_target_failure_is_recorded_with_its_reason(database, make_worker, running, settle):
     from spacecraft.app import create_app  # noqa: F401  (the fixture's app has rate 0; make one fail)
-    command_id = gen_command(database, command_name="DEPLOY_SOLAR_ARRAY")
-    second = gen_command(database, command_name="DEPLOY_SOLAR_ARRAY")
+    command_id = gen_command(database, command_name="DEPLOY_SOLAR_ARRAY", confirmed_by="alice")
+    second = gen_command(database, command_name="DEPLOY_SOLAR_ARRAY", confirmed_by="alice")
     with running(make_worker()):
         settle(database)
     outcomes = sorted([command(database, command_id).status, command(database, second).status])

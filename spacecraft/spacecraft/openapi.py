@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of the spacecraft, built from the models that validate and answer.
 
 The single form of POST /commands is documented command by command from the catalog (name
-and argument schema), so a request the document calls valid is one the spacecraft accepts.
+and argument schema, and confirmed_by required for a hazardous one), so a request the document
+calls valid is one the spacecraft accepts. The uplink routes need the uplink key (a bearer
+scheme, ``uplinkKey``); /state and /health are open.
 Items of a batch are documented with the looser UplinkRequest: the catalog refuses an item in
 the answer (acknowledged: false), not with an error for the whole call.
 """
@@ -14,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mission_control.catalog import CommandSpec, commands_for
-from mission_control.openapi import components, document, errors, json_response, ref
+from mission_control.openapi import components, document, error, errors, json_response, ref
 
 from .schemas import (
     Acknowledgement, BatchAcknowledgement, CommandReport, QueryReport, Refusal, StateReport,
@@ -26,6 +28,12 @@ MODELS: tuple[type[BaseModel], ...] = (UplinkRequest, UplinkBatch, UplinkQuery, 
                                        StateReport)
 
 BAD_JSON = "the body is not valid JSON"
+KEY_SCHEME = "uplinkKey"
+SECURITY_SCHEMES = {KEY_SCHEME: {
+    "type": "http", "scheme": "bearer",
+    "description": "UPLINK_KEY, the key the command-sender holds (env UPLINK_KEY, else the "
+                   "checkout's var/uplink-key). Only ground commands the spacecraft."}}
+UNAUTHORIZED = "no Authorization: Bearer <UPLINK_KEY>, or another key (WWW-Authenticate: Bearer)"
 NOT_JSON = "the body is not application/json"
 
 
@@ -35,6 +43,12 @@ def _command_variant(spec: CommandSpec, request: dict[str, Any]) -> dict[str, An
     properties["command_name"] = {"type": "string", "const": spec.name,
                                   "description": spec.description}
     required = ["id", "command_name"]
+    if spec.hazardous:
+        confirmed_by = dict(request["properties"]["confirmed_by"])
+        properties["confirmed_by"] = {**next(o for o in confirmed_by.pop("anyOf")
+                                             if o["type"] == "string"), **confirmed_by}
+        properties["confirmed_by"].pop("default", None)
+        required.append("confirmed_by")
     args = ref(spec.args.__name__)
     if spec.args.model_json_schema().get("required"):
         properties["args"] = args
@@ -77,8 +91,10 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
     description = ("The simulated spacecraft's side of the uplink protocol: it receives "
                    "commands, one or a batch at a time, and its executor runs each at most once "
                    "after a random delay, on its own clock, and may fail it. Reads never "
-                   "execute anything. Commands: " + command_names + ".")
-    return document("Spacecraft", description, {
+                   "execute anything. The /commands routes need the uplink key (only ground "
+                   "commands the spacecraft); a hazardous command names who confirmed it on "
+                   "ground in confirmed_by. Commands: " + command_names + ".")
+    paths = {
         "/commands": {"post": {
             "summary": "Receive a command or a batch of commands; idempotent per id",
             "description": "A body with a `commands` field is a batch of 1 to "
@@ -102,7 +118,8 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
                          "command, UPLINK_MAX_BODY_BYTES for a batch)",
                     415: NOT_JSON,
                     422: "one command: a field is wrong or the catalog refuses it "
-                         "(error invalid_command); a batch: the envelope is wrong (not "
+                         "(error invalid_command; a hazardous command without confirmed_by "
+                         "too, naming that field); a batch: the envelope is wrong (not "
                          f"1 to {batch_max} objects, an item's fields, duplicate ids), "
                          "nothing stored"}),
             },
@@ -138,4 +155,18 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
             "operationId": "getState",
             "responses": {"200": json_response("the state", "StateReport")},
         }},
-    }, _components(batch_max))
+    }
+    return _keyed(document("Spacecraft", description, paths, _components(batch_max)))
+
+
+def _keyed(described: dict[str, Any]) -> dict[str, Any]:
+    """Every /commands operation needs the uplink key (401 without); the rest is open."""
+    described["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for path, operations in described["paths"].items():
+        for operation in operations.values():
+            if path.startswith("/commands"):
+                operation["security"] = [{KEY_SCHEME: []}]
+                operation["responses"]["401"] = error(UNAUTHORIZED)
+            else:
+                operation["security"] = []
+    return described

@@ -12,10 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mission_control.openapi import PLAIN_TEXT_PATTERN
+from mission_control.validation import PlainText
+
 # Ids end up in URLs, logs and SQL strings: control characters (NUL above all, which
 # PostgreSQL refuses in text) have no business there.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 ID_MAX_LENGTH = 64
+USERNAME_MAX_LENGTH = 64  # Telecommand.confirmed_by's column
 
 CommandState = Literal["RECEIVED", "EXECUTING", "EXECUTED", "FAILED"]
 CommandId = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=_PRINTABLE)]
@@ -33,6 +37,11 @@ class UplinkRequest(BaseModel):
                               description="a command of the spacecraft catalog, e.g. PING")
     args: dict[str, Any] | None = Field(default=None, description="the command's arguments")
     module_id: str | None = Field(default=None, max_length=ID_MAX_LENGTH, pattern=_PRINTABLE)
+    confirmed_by: PlainText | None = Field(
+        default=None, min_length=1, max_length=USERNAME_MAX_LENGTH,
+        json_schema_extra={"pattern": PLAIN_TEXT_PATTERN},
+        description="the user who confirmed a hazardous command on ground; a hazardous "
+                    "command without it is refused")
 
     @model_validator(mode="before")
     @classmethod

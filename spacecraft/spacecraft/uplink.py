@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, current_app, request
 from werkzeug.routing import PathConverter
 
-from mission_control.catalog import CatalogError, validate_command
+from mission_control.catalog import CatalogError, commands_for, validate_command
 from mission_control.settings import Settings
 from mission_control.web import ApiError, invalid, json_body, json_object, validate_body
 
@@ -16,8 +17,12 @@ from .schemas import (
     BatchAcknowledgement, QueryReport, Refusal, UplinkBatch, UplinkQuery, UplinkRequest,
     is_valid_id,
 )
+from .uplink_key import open_route, require_key
+
+log = logging.getLogger("spacecraft.uplink")
 
 bp = Blueprint("uplink", __name__)
+bp.before_request(require_key)
 
 
 class CommandIdConverter(PathConverter):
@@ -52,9 +57,22 @@ def _check_count(count: int, field: str) -> None:
 
 
 def _checked(body: UplinkRequest) -> Incoming:
-    """The command with its arguments normalised by the catalog; CatalogError if refused."""
-    # Hazard confirmation is the ground's business; what reaches the uplink is confirmed.
+    """The command with its arguments normalised by the catalog; CatalogError if refused.
+
+    Hazard confirmation is ground's business (a second look by a user with the right role):
+    a hazardous command arrives with ``confirmed_by``, the user who confirmed it, or is
+    refused. The spacecraft keeps no column for it; the log line is its record on board.
+    """
+    spec = commands_for("spacecraft").get(body.command_name)
+    if spec is not None and spec.hazardous and body.confirmed_by is None:
+        message = (f"{body.command_name} is hazardous: the uplink must name the user who "
+                   "confirmed it in confirmed_by")
+        raise CatalogError(message, hazardous=True,
+                           fields=[{"field": "confirmed_by", "message": "required for a "
+                                    "hazardous command"}])
     args = validate_command("spacecraft", body.command_name, body.args, confirm=True)
+    if body.confirmed_by is not None:
+        log.info("command %s %s confirmed by %s", body.id, body.command_name, body.confirmed_by)
     return Incoming(body.id, body.command_name, args, body.module_id)
 
 
@@ -138,6 +156,7 @@ def command_report(command_id: str):
 
 
 @bp.get("/state")
+@open_route
 def spacecraft_state():
     """The simulated spacecraft's state; read only."""
     return onboard().state().model_dump(mode="json")

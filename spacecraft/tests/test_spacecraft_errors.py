@@ -74,8 +74,23 @@ def test_command_outside_the_catalog_is_refused(client, command, name, args):
     assert_error(client.get(f"/commands/{body['id']}"), 404)
 
 
-def test_hazardous_command_needs_no_confirmation_on_the_uplink(client, command):
-    assert client.post("/commands", json=command("REBOOT")).status_code == 202
+@pytest.mark.parametrize("confirmed_by", ["absent", None])
+def test_hazardous_command_without_confirmed_by_is_refused(client, command, confirmed_by):
+    body = command("REBOOT", confirmed_by=confirmed_by)
+    if confirmed_by == "absent":
+        del body["confirmed_by"]
+    answer = assert_error(client.post("/commands", json=body), 422, "invalid_command")
+    assert answer["fields"] == [{"field": "confirmed_by",
+                                 "message": "required for a hazardous command"}]
+    assert "confirmed_by" in answer["message"]
+    assert_error(client.get(f"/commands/{body['id']}"), 404)
+
+
+@pytest.mark.parametrize("confirmed_by", ["", "a\x00b", "\ud800", "x" * 65, 7, True])
+def test_confirmed_by_must_be_a_plain_username(client, command, confirmed_by):
+    body = command("REBOOT", confirmed_by=confirmed_by)
+    answer = assert_error(client.post("/commands", json=body), 422, "validation_error")
+    assert [f["field"] for f in answer["fields"]] == ["confirmed_by"]
 
 
 def test_wrong_method_is_a_json_error(client):

@@ -1,13 +1,17 @@
 """Property-based fuzzing from the spacecraft's own OpenAPI document (schemathesis), on both
 databases. A schema-valid request must be accepted: the one thing the document cannot say is
-that a batch's ids are distinct, so generated duplicates are renamed."""
+that a batch's ids are distinct, so generated duplicates are renamed. Requests carry the
+uplink key; schemathesis' ignored_auth check makes sure it is needed where documented."""
 
 from __future__ import annotations
 
 import pytest
 
-from mission_control.fuzzing import fuzz_schema, fuzz_settings
+from mission_control.fuzzing import call_and_validate, fuzz_schema, fuzz_settings
+from mission_control.testing import bearer
 from spacecraft.openapi import openapi_document
+
+from .conftest import UPLINK_KEY
 
 MAX_EXAMPLES = 25
 BATCH_MAX = 5  # small batches keep generated bodies small
@@ -36,4 +40,4 @@ def distinct_batch_ids(case) -> None:
 @fuzz_settings(MAX_EXAMPLES)
 def test_spacecraft_answers_match_its_openapi_document(case, fuzz_app):
     distinct_batch_ids(case)
-    case.call_and_validate(app=fuzz_app)
+    call_and_validate(case, fuzz_app, bearer(UPLINK_KEY))

@@ -70,8 +70,8 @@ def test_openapi_document_describes_both_forms_and_every_error(make_app):
     one_of = receive["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     assert [ref["$ref"].rsplit("/", 1)[1] for ref in one_of] == ["CatalogCommand", "UplinkBatch"]
     query = document["paths"]["/commands/query"]["post"]
-    assert set(query["responses"]) == {"200", "400", "413", "415", "422"}
-    assert set(receive["responses"]) == {"202", "400", "413", "415", "422"}
+    assert set(query["responses"]) == {"200", "400", "401", "413", "415", "422"}
+    assert set(receive["responses"]) == {"202", "400", "401", "413", "415", "422"}
     schemas = document["components"]["schemas"]
     assert schemas["CatalogCommand"]["properties"]["command_name"]["enum"] == \
         sorted(commands_for("spacecraft"))
@@ -79,3 +79,20 @@ def test_openapi_document_describes_both_forms_and_every_error(make_app):
     assert schemas["UplinkQuery"]["properties"]["ids"]["maxItems"] == 7
     for path in ("/commands/{command_id}", "/state"):
         assert "execute" not in document["paths"][path]["get"]["summary"].lower()
+
+
+def test_openapi_document_declares_the_uplink_key(offline_client):
+    document = offline_client.get("/openapi.json").get_json()
+    scheme = document["components"]["securitySchemes"]["uplinkKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    keyed = {("post", "/commands"), ("post", "/commands/query"), ("get", "/commands/{command_id}")}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if (method, path) in keyed:
+                assert operation["security"] == [{"uplinkKey": []}]
+                assert "401" in operation["responses"]
+            else:
+                assert operation["security"] == [] and "401" not in operation["responses"]
+    reboot = document["components"]["schemas"]["Command_REBOOT"]
+    assert "confirmed_by" in reboot["required"]
+    assert "confirmed_by" not in document["components"]["schemas"]["Command_PING"]["required"]

@@ -46,7 +46,7 @@ def test_resend_after_execution_answers_the_outcome(client, command, run_executo
 def test_resend_with_other_content_does_not_replace_the_command(client, command, run_executor):
     body = command("PING")
     client.post("/commands", json=body)
-    client.post("/commands", json={**body, "command_name": "REBOOT"})
+    client.post("/commands", json={**body, "command_name": "REBOOT", "confirmed_by": "operator"})
     run_executor()
 
     report = client.get(f"/commands/{body['id']}").get_json()

@@ -34,6 +34,14 @@ def test_lua_script_fills_every_field_and_needs_ids_for_an_id_placeholder():
         wrk.lua_script(wrk.WrkRequests("GET", "/robots/{id}"), quota=1)
 
 
+def test_lua_script_sends_the_given_headers_with_every_request():
+    script = wrk.lua_script(wrk.WrkRequests("GET", "/x", headers=(
+        ("Authorization", "Bearer mc_a\"b"),)), quota=1)
+    assert 'HEADERS["Authorization"] = "Bearer mc_a\\034b"' in script
+    assert "HEADERS[" not in wrk.lua_script(wrk.WrkRequests("GET", "/x"), quota=1).replace(
+        'HEADERS["Content-Type"]', "")
+
+
 def _line(**changes) -> str:
     data = {"requests": 105, "sent": 106, "answered": 105, "statuses": {"201": 100, "409": 5},
             "errors": {"connect": 0, "read": 0, "write": 0, "status": 5, "timeout": 0},

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import pytest
 
+from .accounts import Account, Credentials
 from .harness import start_system
 
 
 @pytest.fixture
-def system_factory(database, tmp_path):
-    """Start services with given settings: ``system_factory(max_transmit_delay_s=0)``."""
+def credentials() -> Credentials:
+    """The test's secrets (ADMIN_PASSWORD, UPLINK_KEY, SECRET_KEY) and users, random."""
+    return Credentials()
+
+
+@pytest.fixture
+def users(credentials) -> dict[str, Account]:
+    """The users of the test's systems by role: ``users["viewer"].username``, ``.password``
+    (to sign in on a page), ``.token`` once a system with ground or registry-api started."""
+    return credentials.users
+
+
+@pytest.fixture
+def system_factory(database, tmp_path, credentials):
+    """Start services with given settings: ``system_factory(max_transmit_delay_s=0)``; every
+    system of a test has the test's credentials."""
     systems = []
 
     def start(**settings):
-        system = start_system(database.url, tmp_path, **settings)
+        system = start_system(database.url, tmp_path, credentials=credentials, **settings)
         systems.append(system)
         return system
 

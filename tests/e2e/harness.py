@@ -1,4 +1,12 @@
-"""Start the real services as processes on free loopback ports, against a test database."""
+"""Start the real services as processes on free loopback ports, against a test database.
+
+A system runs as deployed: mc-migrate first (which creates the first admin from
+ADMIN_PASSWORD), the services with the run's secrets (accounts.Credentials: ADMIN_PASSWORD,
+UPLINK_KEY, SECRET_KEY) and a private VAR_DIR in their environment, and, when ground or
+registry-api runs, an operator and a viewer created by the admin over the API. Tests act as
+those users (``system.headers("operator")``, ``system.session("viewer")``); the uplink key is
+``system.uplink_headers``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from .accounts import Account, Credentials, sign_up
 
 BIN = Path(sys.executable).parent
 
@@ -37,6 +47,36 @@ class System:
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    credentials: Credentials = field(default_factory=Credentials)
+
+    @property
+    def users(self) -> dict[str, Account]:
+        """The run's users by role (admin, operator, viewer): name, password, token."""
+        return self.credentials.users
+
+    def token(self, role: str = "operator") -> str:
+        """The bearer token of the run's user of ``role``."""
+        return self.users[role].signed_in_token
+
+    def headers(self, role: str = "operator") -> dict[str, str]:
+        """``Authorization: Bearer <token>`` of the run's user of ``role``."""
+        return self.users[role].headers
+
+    def session(self, role: str = "operator") -> requests.Session:
+        """A requests session that sends the bearer token of the user of ``role``."""
+        session = requests.Session()
+        session.headers.update(self.headers(role))
+        return session
+
+    @property
+    def uplink_headers(self) -> dict[str, str]:
+        """What the command-sender presents to the spacecraft."""
+        return {"Authorization": f"Bearer {self.credentials.uplink_key}"}
+
+    def logs(self) -> dict[str, str]:
+        """Every log this system's processes wrote (mc-migrate's included), by file name."""
+        return {path.name: path.read_text(errors="replace")
+                for path in sorted(self.log_dir.glob("*.log"))}
 
     @property
     def ground_url(self) -> str:
@@ -98,11 +138,26 @@ class System:
         raise TimeoutError(f"{url} did not become healthy in {timeout}s\n{logs}")
 
 
+def migrate(env: dict[str, str], log_dir: Path) -> None:
+    """mc-migrate, as before any deployment: the schema, and the first admin."""
+    with open(log_dir / "migrate.log", "ab") as log:
+        result = subprocess.run([str(BIN / "mc-migrate")], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"mc-migrate failed ({result.returncode}):\n"
+                           f"{(log_dir / 'migrate.log').read_text(errors='replace')[-3000:]}")
+
+
 def start_system(database_url: str, log_dir: Path, *, services=("ground", "spacecraft", "command-sender"),
-                 **settings: str) -> System:
+                 credentials: Credentials | None = None, **settings: str) -> System:
+    """Migrate, start ``services`` and wait until they answer; sign the users up when ground or
+    registry-api runs. Systems started with the same ``credentials`` share their users."""
+    credentials = credentials or Credentials()
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update({
         "DATABASE_URL": database_url,
+        "VAR_DIR": str(log_dir / "var"),
+        **credentials.env(),
         "GROUND_URL": f"http://127.0.0.1:{free_port()}",
         "SPACECRAFT_URL": f"http://127.0.0.1:{free_port()}",
         "REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
@@ -113,14 +168,18 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         "WEB_CONCURRENCY": "2",
         **{key.upper(): str(value) for key, value in settings.items()},
     })
-    system = System(env=env, log_dir=log_dir)
+    system = System(env=env, log_dir=log_dir, credentials=credentials)
     try:
+        migrate(env, log_dir)
         for name in services:
             system.start(name)
         for name, url in (("ground", system.ground_url), ("spacecraft", system.spacecraft_url),
                           ("registry-api", system.registry_url)):
             if name in services:
                 system.wait_healthy(url)
+        if "ground" in services or "registry-api" in services:
+            sign_up(system.ground_url if "ground" in services else system.registry_url,
+                    credentials)
     except Exception:
         system.stop_all()
         raise

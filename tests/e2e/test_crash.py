@@ -1,6 +1,5 @@
 """kill -9 the worker with hundreds of commands in flight; a restarted one finishes them all."""
 
-import requests
 from sqlalchemy import func, select
 
 from mission_control.status import ACTIVE, FINAL
@@ -20,7 +19,7 @@ def count(database, *conditions):
 def test_killed_worker_loses_nothing_and_nothing_runs_twice(database, system_factory):
     system = system_factory(max_transmit_delay_s=3, max_stage_delay_s=1, lease_s=2,
                             execution_failure_rate=0.1)
-    with requests.Session() as http:
+    with system.session("operator") as http:
         for n in range(COUNT):
             response = http.post(f"{system.ground_url}/api/telecommands", timeout=10,
                                  json={"command_name": "CAPTURE_IMAGE", "args": {"exposure_ms": n + 1}})

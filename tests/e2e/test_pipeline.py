@@ -1,4 +1,5 @@
-"""The real processes (gunicorn ground and spacecraft, the worker) on loopback ports."""
+"""The real processes (gunicorn ground and spacecraft, the worker) on loopback ports; the
+tests act as the run's operator and viewer, with the bearer tokens they signed in for."""
 
 import requests
 from sqlalchemy import select
@@ -19,14 +20,15 @@ COMMANDS = [
 
 
 def post(system, body, **headers):
-    response = requests.post(f"{system.ground_url}/api/telecommands", json=body, headers=headers,
-                             timeout=10)
+    response = requests.post(f"{system.ground_url}/api/telecommands", json=body,
+                             headers={**system.headers("operator"), **headers}, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def fetch(system, command_id):
-    return requests.get(f"{system.ground_url}/api/telecommands/{command_id}", timeout=10).json()
+    return requests.get(f"{system.ground_url}/api/telecommands/{command_id}",
+                        headers=system.headers("viewer"), timeout=10).json()
 
 
 def all_final(system, ids):
@@ -36,16 +38,18 @@ def all_final(system, ids):
 
 def test_commands_travel_from_ready_to_a_final_state(database, system_factory):
     system = system_factory(execution_failure_rate=0.3)
+    operator = system.users["operator"].username
     ids = [post(system, body, **{"X-Operator": "alice"})["id"] for body in COMMANDS * 4]
     commands = wait_for(lambda: all_final(system, ids), timeout=60, message="all commands final")
     for command in commands:
         path = [h["to_status"] for h in command["history"]]
         assert path in (["READY", "TRANSMITTED", "ACKNOWLEDGED", "EXECUTED"],
                         ["READY", "TRANSMITTED", "ACKNOWLEDGED", "FAILED"]), path
-        assert command["history"][0]["actor"] == "alice"
+        assert command["history"][0]["actor"] == operator  # the token's user, not X-Operator
         if command["status"] == "FAILED":
             assert command["status_reason"]
-        report = requests.get(f"{system.spacecraft_url}/commands/{command['id']}", timeout=10).json()
+        report = requests.get(f"{system.spacecraft_url}/commands/{command['id']}",
+                              headers=system.uplink_headers, timeout=10).json()
         assert report["state"] == command["status"] and report["executions"] == 1
     assert history_problems(database) == []
     state = requests.get(f"{system.spacecraft_url}/state", timeout=10).json()
@@ -56,13 +60,18 @@ def test_an_operator_can_cancel_during_the_transmit_window(database, system_fact
     system = system_factory(max_transmit_delay_s=30)
     command = post(system, {"command_name": "PING"})
     wait_for(lambda: fetch(system, command["id"])["transmit_at"], message="a transmit time")
-    response = requests.put(f"{system.ground_url}/api/telecommands/{command['id']}/cancel",
-                            headers={"X-Operator": "bob"}, timeout=10)
+    cancel = f"{system.ground_url}/api/telecommands/{command['id']}/cancel"
+    refused = requests.put(cancel, headers=system.headers("viewer"), timeout=10)
+    assert refused.status_code == 403
+    response = requests.put(cancel, headers=system.headers("operator"), timeout=10)
     assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
-    again = requests.put(f"{system.ground_url}/api/telecommands/{command['id']}/cancel", timeout=10)
+    again = requests.put(cancel, headers=system.headers("operator"), timeout=10)
     assert again.status_code == 409 and again.json()["status"] == "CANCELLED"
-    assert requests.get(f"{system.spacecraft_url}/commands/{command['id']}", timeout=10).status_code == 404
-    assert [h["to_status"] for h in fetch(system, command["id"])["history"]] == ["READY", "CANCELLED"]
+    assert requests.get(f"{system.spacecraft_url}/commands/{command['id']}",
+                        headers=system.uplink_headers, timeout=10).status_code == 404
+    history = fetch(system, command["id"])["history"]
+    assert [h["to_status"] for h in history] == ["READY", "CANCELLED"]
+    assert history[-1]["actor"] == system.users["operator"].username
 
 
 def test_idempotent_retries_through_gunicorn_create_one_command(database, system_factory):
@@ -70,7 +79,8 @@ def test_idempotent_retries_through_gunicorn_create_one_command(database, system
     first = post(system, {"command_name": "PING"}, **{"Idempotency-Key": "retry-1"})
     second = post(system, {"command_name": "PING"}, **{"Idempotency-Key": "retry-1"})
     assert first["id"] == second["id"]
-    listing = requests.get(f"{system.ground_url}/api/telecommands", timeout=10).json()
+    listing = requests.get(f"{system.ground_url}/api/telecommands",
+                           headers=system.headers("viewer"), timeout=10).json()
     assert listing["total"] == 1
 
 
@@ -78,12 +88,14 @@ def test_the_worker_stops_cleanly_on_sigterm(database, system_factory):
     system = system_factory(max_transmit_delay_s=30)
     command = post(system, {"command_name": "PING"})
     wait_for(lambda: fetch(system, command["id"])["transmit_at"], message="a transmit time")
-    workers = requests.get(f"{system.ground_url}/api/workers", timeout=10).json()
+    workers = requests.get(f"{system.ground_url}/api/workers", headers=system.headers("viewer"),
+                           timeout=10).json()
     assert workers["running"] == 1
     assert system.stop("command-sender", timeout=15) == 0
     assert "stopped; released" in system.log("command-sender")
     assert fetch(system, command["id"])["status"] == "READY"
-    workers = requests.get(f"{system.ground_url}/api/workers", timeout=10).json()
+    workers = requests.get(f"{system.ground_url}/api/workers", headers=system.headers("viewer"),
+                           timeout=10).json()
     assert workers["running"] == 0 and [w["state"] for w in workers["items"]] == ["stopped"]
 
 

@@ -4,7 +4,10 @@ import requests
 
 
 def api(system, method: str, path: str, expected: int, **kwargs):
-    response = requests.request(method, f"{system.registry_url}/api/v1{path}", timeout=10, **kwargs)
+    """A call as the run's admin (registry writes need admin) or, to read, its viewer."""
+    role = "viewer" if method == "GET" else "admin"
+    response = requests.request(method, f"{system.registry_url}/api/v1{path}", timeout=10,
+                                headers=system.headers(role), **kwargs)
     assert response.status_code == expected, response.text
     return response.json() if response.content else None
 
@@ -45,5 +48,7 @@ def test_the_registry_hierarchy_round_trips_and_deletes_with_cascade(database, s
 
     events = api(system, "GET", "/events?limit=1000", 200)["items"]
     assert [e["action"] for e in events] == ["created"] * 6 + ["deleted"] * 6
+    anonymous = requests.get(f"{system.registry_url}/api/v1/workspaces", timeout=10)
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     docs = requests.get(f"{system.registry_url}/docs", timeout=10)
     assert docs.status_code == 200 and "swagger-ui" in docs.text

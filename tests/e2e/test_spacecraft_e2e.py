@@ -25,7 +25,7 @@ def test_spacecraft_executes_batches_on_its_own_and_stops_cleanly(database, syst
                "args": {"exposure_ms": n + 1}} for n in range(200)]
     for start in (0, 100):
         response = requests.post(f"{url}/commands", json={"commands": bodies[start:start + 100]},
-                                 timeout=10)
+                                 headers=system.uplink_headers, timeout=10)
         assert response.status_code == 202
 
     wait_for(lambda: set(executions(database)) == {("EXECUTED", 1)}, timeout=30,
@@ -40,7 +40,7 @@ def test_spacecraft_executes_batches_on_its_own_and_stops_cleanly(database, syst
             yield data[start:start + 4096]
 
     response = requests.post(f"{url}/commands", data=chunks(), timeout=10,
-                             headers={"Content-Type": "application/json"})
+                             headers={"Content-Type": "application/json", **system.uplink_headers})
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
     assert len(executions(database)) == 200

@@ -57,6 +57,9 @@ class TelecommandOut(BaseModel):
     status: Status
     status_reason: str | None
     operator: str
+    confirmed_by: str | None = Field(description="who confirmed it (hazardous commands: its "
+                                                 "sender, with \"confirm\": true); the uplink "
+                                                 "carries it")
     created_at: str
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")

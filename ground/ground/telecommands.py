@@ -152,7 +152,8 @@ def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, An
         "id": str(command.id), "command_name": command.command_name,
         "target": command.target_id, "module_id": command.module_id, "args": command.args,
         "status": command.status, "status_reason": command.status_reason,
-        "operator": command.operator, "created_at": isoformat(command.created_at),
+        "operator": command.operator, "confirmed_by": command.confirmed_by,
+        "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),
         "transmit_at": isoformat(command.transmit_at) if command.status == Status.READY else None,
     }

@@ -890,3 +890,15 @@ def test_workers_are_listed_as_running_stopped_or_lost(client, database):
     assert {w["id"]: w["state"] for w in body["items"]} == {
         "w-running": "running", "w-stopped": "stopped", "w-lost": "lost"}
     assert body["running"] == 1
+
+
+def test_a_confirmed_hazardous_command_names_who_confirmed_it(app, database):
+    alice = signed_in(app, database, "alice")
+
+    hazardous = post_command(alice, "REBOOT", confirm=True).get_json()
+    plain = post_command(alice, "PING").get_json()
+
+    assert (hazardous["operator"], hazardous["confirmed_by"]) == ("alice", "alice")
+    assert plain["confirmed_by"] is None
+    with database.transaction() as session:
+        assert session.get(Telecommand, uuid.UUID(hazardous["id"])).confirmed_by == "alice"

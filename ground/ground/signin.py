@@ -19,7 +19,10 @@ from mission_control.passwords import HashingBusy
 from mission_control.throttle import Throttled
 from mission_control.validation import text_problem
 
+from . import forms
+
 bp = Blueprint("signin", __name__)
+bp.before_request(forms.refuse_cross_site_posts)  # no session yet at /login: no CSRF token
 
 
 def _next_page(raw: str | None) -> str:
@@ -79,10 +82,19 @@ def login_post():
 @bp.post("/logout")
 @public
 def logout():
-    """Sign out: the session is revoked (with a valid CSRF token) and the cookie cleared."""
+    """Sign out: the session is revoked and the cookie cleared. It takes the session's CSRF
+    token like every other form (another site cannot sign an operator out); a session that
+    has already ended just goes back to the sign-in page."""
     identity = session_identity()
-    if identity is not None and csrf_valid(identity):
+    if identity is not None:
+        if not csrf_valid(identity):
+            html = render_template("message.html", title="Not signed out",
+                                   message="This form has expired or did not come from this "
+                                           "page; reload the page and try again.",
+                                   back=url_for("pages.index"))
+            return Response(html, 403)
         auth.revoke(current_app.extensions["database"], identity.token_id, identity)
     response = redirect(url_for("signin.login"), 303)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax",
+                           secure=current_app.extensions["settings"].session_cookie_secure)
     return response

@@ -57,6 +57,8 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``; False when there is no hash or it is
     unreadable. Without a hash it still spends a hash's time, so that timing does not tell
     a missing account from a wrong password."""
+    if not _encodable(password):  # a lone surrogate: no password of anyone
+        return False
     with _turn():
         if not stored_hash:
             _burn(password)
@@ -65,6 +67,14 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
             return hasher.verify(stored_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+def _encodable(password: str) -> bool:
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _dummy_hash: str | None = None

@@ -21,6 +21,7 @@ from .keys import new_secret, write_secret_file
 from .passwords import hash_password
 from .settings import Settings
 from .timeutil import isoformat, utcnow
+from .validation import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def username_problem(name: str) -> str | None:
 def password_problem(password: str) -> str | None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         return f"a password is {PASSWORD_RULE}"
-    return None
+    problem = text_problem(password)
+    return f"a password {problem}" if problem else None
 
 
 def to_json(user: User) -> dict[str, Any]:

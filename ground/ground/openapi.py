@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from mission_control.auth_openapi import secured
 from mission_control.catalog import CATALOG, CommandSpec
 from mission_control.openapi import (
     REFERENCES, components, document as openapi_document, error, errors, header_parameter,
@@ -20,8 +21,6 @@ from .schemas import ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
 
 ID = {"name": "command_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
-OPERATOR = header_parameter("X-Operator", 100,
-                            "who acts (recorded in the history); defaults to 'operator'")
 IDEMPOTENCY_KEY = header_parameter("Idempotency-Key", 200,
                                    "a retry with the same key returns the first command")
 
@@ -84,7 +83,7 @@ def document() -> dict[str, Any]:
             "post": {
                 "summary": "Accept a new telecommand",
                 "operationId": "createTelecommand",
-                "parameters": [OPERATOR, IDEMPOTENCY_KEY],
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, **json_content("NewTelecommand")},
                 "responses": {
                     "201": {**json_response("created (or replayed for a known Idempotency-Key)",
@@ -122,11 +121,10 @@ def document() -> dict[str, Any]:
             "put": {
                 "summary": "Cancel a READY telecommand",
                 "operationId": "cancelTelecommand",
-                "parameters": [ID, OPERATOR],
+                "parameters": [ID],
                 "responses": {"200": json_response("cancelled", "TelecommandOut"),
                               **errors({404: "unknown or malformed id",
-                                        409: "not READY; the body's status says what it is",
-                                        422: "bad X-Operator header"})},
+                                        409: "not READY; the body's status says what it is"})},
             },
         },
         "/api/catalog": {"get": {
@@ -149,6 +147,9 @@ def document() -> dict[str, Any]:
                 "properties": {"items": {"type": "array"},
                                "running": {"type": "integer", "minimum": 0}}})}}},
     }
-    return openapi_document("Mission Control ground",
-                            "Issue telecommands and follow them to a final state.",
-                            paths, schemas)
+    described = openapi_document(
+        "Mission Control ground",
+        "Issue telecommands and follow them to a final state. Every call but /health and "
+        "POST /api/auth/tokens needs `Authorization: Bearer <token>`.", paths, schemas)
+    return secured(described, {("post", "/api/telecommands"): "operator",
+                               ("put", "/api/telecommands/{command_id}/cancel"): "operator"})

@@ -96,10 +96,8 @@ def sign_in(database: Database, username: str, password: str) -> User:
     """
     subject = throttle.subject_of(username)
     throttle.check(database, LOGIN_SCOPE, subject)
-    with database.autocommit() as connection:
-        user = connection.execute(select(User).where(
-            User.username_key == username.casefold())).first()
-    user = user[0] if user is not None else None
+    with database.sessions() as session:  # closed before the slow check: no transaction held
+        user = session.scalar(select(User).where(User.username_key == username.casefold()))
     stored = user.password_hash if user is not None else None
     if not verify_password(stored, password) or user is None or user.disabled:
         throttle.record_failure(database, LOGIN_SCOPE, subject)

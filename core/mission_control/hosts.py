@@ -55,8 +55,10 @@ def install(app: Flask, settings: Settings) -> None:
         return
 
     def check_host() -> None:
-        host = normalize(request.headers.get("Host") or request.environ.get("SERVER_NAME", ""))
-        if host not in allowed:
+        host = request.headers.get("Host")
+        if host is None:  # HTTP/1.0 may leave it out: then the address the client connected to
+            host = request.environ.get("SERVER_NAME", "")
+        if normalize(host) not in allowed:
             raise BadHost("this service does not answer to that host name; add it to "
                           "ALLOWED_HOSTS if it is really yours")
 

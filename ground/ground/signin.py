@@ -50,7 +50,7 @@ def login_post():
     form = request.form
     username, password = form.get("username", ""), form.get("password", "")
     next_page = _next_page(form.get("next"))
-    status, error = 401, "Wrong username or password."
+    status, error, retry_after = 401, "Wrong username or password.", None
     if username and password and len(username) <= 200 and len(password) <= 1024 and \
             text_problem(username) is None:
         database = current_app.extensions["database"]
@@ -59,8 +59,8 @@ def login_post():
         except auth.LoginRefused:
             pass
         except Throttled as throttled:
-            status = 429
-            error = f"Too many failed sign-ins; try again in {throttled.retry_after} s."
+            status, retry_after = 429, throttled.retry_after
+            error = f"Too many failed sign-ins; try again in {retry_after} s."
         except HashingBusy:
             status, error = 503, "The server is busy checking passwords; try again shortly."
         else:
@@ -74,8 +74,8 @@ def login_post():
             return response
     html = render_template("login.html", next=next_page, error=error, username=username[:200])
     response = Response(html, status)
-    if status == 429:
-        response.headers["Retry-After"] = str(throttled.retry_after)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

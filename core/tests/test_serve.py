@@ -83,9 +83,9 @@ def test_what_gunicorn_itself_refuses_is_answered_in_json(tmp_path):
                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         answers = [_raw_request(port, request) for request in (
-            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
-            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-            b"POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\x01b\r\n\r\n",
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
             b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
         )]
     finally:

@@ -9,6 +9,7 @@ holds. Template filters shared by every page live in filters.py.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, Response, current_app, g, redirect, render_template, request, url_for,
@@ -189,13 +190,22 @@ def refusal(status: int, reason: str) -> Response:
     """The answer to a page request the guard refuses: not signed in goes to /login (htmx is
     told to go there too); a wrong role or a bad CSRF token is explained."""
     if status == 401:
-        target = url_for("signin.login", next=request.full_path.rstrip("?"))
-        if fragments.is_htmx():
+        if fragments.is_htmx():  # back to the page the fragment was for, not the fragment
+            target = url_for("signin.login", next=_shown_page())
             return Response(status=401, headers={"HX-Redirect": target})
-        return redirect(target, 303)
+        return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
     html = render_template("message.html", title="Not allowed", message=reason,
                            back=url_for("pages.index"))
     return Response(html, status)
+
+
+def _shown_page() -> str:
+    """The path (and query) of the page an htmx request came from; /login checks it again."""
+    try:
+        shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:  # e.g. "http://[" is no URL at all
+        return "/"
+    return (shown.path or "/") + (f"?{shown.query}" if shown.query else "")
 
 
 # --- errors -------------------------------------------------------------------------------

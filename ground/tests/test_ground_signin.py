@@ -77,8 +77,14 @@ def test_the_page_sends_an_anonymous_browser_to_login_and_back(anonymous, databa
     first = anonymous.get("/telecommands/x?y=1")
     assert first.status_code == 303
     assert first.headers["Location"] == "/login?next=/telecommands/x?y%3D1"
-    htmx = anonymous.get("/ui/queue", headers=HTMX)
-    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login?next=")
+    htmx = anonymous.get("/ui/queue?since=abc", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/telecommands/x?y=1"})
+    assert htmx.status_code == 401  # htmx goes to the page it was showing, not the fragment
+    assert htmx.headers["HX-Redirect"] == "/login?next=/telecommands/x?y%3D1"
+    for shown in (None, "http://[", "http://localhost"):
+        headers = {**HTMX, **({"HX-Current-URL": shown} if shown else {})}
+        assert anonymous.get("/ui/queue", headers=headers).headers["HX-Redirect"] == \
+            "/login?next=/"
 
     response = sign_in(anonymous, "ann", next_page="/telecommands/x?y=1")
     assert response.status_code == 303 and response.headers["Location"] == "/telecommands/x?y=1"

@@ -295,14 +295,23 @@ def test_a_viewer_sees_the_queue_and_details_but_cannot_send_or_cancel(system_fa
     page.screenshot(path=str(SCREENSHOTS / "page-viewer-detail.png"), full_page=True)
 
 
-def test_signing_out_lands_on_login_and_the_page_stays_closed(system_factory, page, accounts):
+def test_signing_out_lands_on_login_and_the_page_stays_closed(system_factory, page, accounts,
+                                                               csp):
     system = system_factory(services=("ground",))
     sign_in(page, system, accounts["operator"])
+    other_tab = page.context.new_page()  # the same browser, so the same session
+    csp.attach(other_tab)
+    other_tab.goto(f"{system.ground_url}/?status=READY")
+    other_tab.wait_for_selector("#queue-body")
 
     page.click("#sign-out")
     page.wait_for_url(f"{system.ground_url}/login")
     assert page.locator("#login-form").is_visible()
     assert page.locator("#signed-in").count() == 0
+    # The other tab's next poll finds the session revoked and htmx takes it to the sign-in
+    # page, with the page it showed to come back to.
+    other_tab.wait_for_url(f"{system.ground_url}/login?next=/?status%3DREADY")
+    other_tab.close()
 
     page.goto(f"{system.ground_url}/")  # the session is gone: back to the sign-in page
     page.wait_for_url("**/login?next=/")

@@ -356,3 +356,16 @@ def test_allowed_hosts_replaces_the_defaults_and_a_star_allows_any(make_app):
     assert_error(only.get("/health", headers={"Host": "localhost"}), 400, "bad_host")
     anything = make_app(allowed_hosts="*").test_client()
     assert anything.get("/health", headers={"Host": "evil.example"}).status_code == 200
+
+
+def test_another_site_cannot_sign_a_browser_in_or_out(app, anonymous, database):
+    add_user(database, "ann", "operator")
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        response = anonymous.post("/login", headers=headers,
+                                  data={"username": "ann", "password": TEST_PASSWORD})
+        assert response.status_code == 403 and "Set-Cookie" not in response.headers
+    client = signed_in(app, database, "bea", "operator")
+    csrf = csrf_of(client.get("/").text)
+    assert client.post("/logout", data={"csrf_token": csrf},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.get("/").status_code == 200

@@ -188,12 +188,16 @@ def detail_fragment(command_id: str):
 
 def refusal(status: int, reason: str) -> Response:
     """The answer to a page request the guard refuses: not signed in goes to /login (htmx is
-    told to go there too); a wrong role or a bad CSRF token is explained."""
+    told to go there too); a wrong role or a bad CSRF token is explained (to htmx in the
+    page's notices, out of band, leaving the rest of the page as it was)."""
     if status == 401:
         if fragments.is_htmx():  # back to the page the fragment was for, not the fragment
             target = url_for("signin.login", next=_shown_page())
             return Response(status=401, headers={"HX-Redirect": target})
         return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
+    if fragments.is_htmx():  # the page stays; the reason shows in its notices
+        html = render_template("partials/notice.html", notice={"kind": "error", "text": reason})
+        return Response(html, status, headers={"HX-Reswap": "none"})
     html = render_template("message.html", title="Not allowed", message=reason,
                            back=url_for("pages.index"))
     return Response(html, status)

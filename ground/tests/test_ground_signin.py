@@ -201,6 +201,12 @@ def test_a_send_without_a_csrf_token_is_refused_and_writes_nothing(app, database
                                                      "command_name": "PING"},
                            headers=HTMX if htmx else {})
     assert response.status_code == 403 and "did not come from this page" in response.text
+    if htmx:  # a notice swapped in out of band; the form stays as it was
+        assert response.headers["HX-Reswap"] == "none"
+        assert '<div id="notices" class="notices" aria-live="polite" hx-swap-oob="true">' in \
+            response.text and "<html" not in response.text
+    else:
+        assert "<html" in response.text
     assert stored(database) == 0
 
 
@@ -272,6 +278,7 @@ def test_the_server_refuses_a_viewers_send_and_cancel(app, database):
                          headers={**HTMX, "X-CSRF-Token": csrf})
     assert send.status_code == cancel.status_code == 403
     assert "needs the operator role" in send.text and "vic (viewer)" in send.text
+    assert "needs the operator role" in cancel.text and 'data-notice="error"' in cancel.text
     assert stored(database) == 1 and status_of(database, command_id) == "READY"
 
 

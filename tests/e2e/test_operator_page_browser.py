@@ -332,3 +332,28 @@ def test_the_csp_watch_sees_a_violation(system_factory, browser):
     page.wait_for_timeout(300)
     context.close()
     assert watch.violations and "style-src" in watch.violations[0]
+
+
+def test_a_stale_tab_is_told_why_its_send_was_refused(system_factory, browser, accounts, csp):
+    """Signing in again (here after the cookie was lost) starts a new session: the old tab's
+    CSRF token no longer matches, and its send is refused with a notice, not silently."""
+    system = system_factory(services=("ground",))
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    stale = context.new_page()
+    csp.attach(stale)
+    sign_in(stale, system, accounts["operator"])
+    context.clear_cookies()
+    fresh = context.new_page()
+    csp.attach(fresh)
+    fresh.goto(f"{system.ground_url}/login")
+    fresh.fill("#username", accounts["operator"].username)
+    fresh.fill("#password", accounts["operator"].password)
+    fresh.click("#sign-in")
+    fresh.wait_for_url(f"{system.ground_url}/")
+
+    stale.click("#send-button")
+    stale.wait_for_selector('#notices [data-notice="error"]')
+    assert "reload the page" in stale.locator("#notices").inner_text()
+    assert stale.locator("#send-form").is_visible() and stale.locator("#form-issued").count() == 0
+    stale.screenshot(path=str(SCREENSHOTS / "page-stale-tab.png"), full_page=True)
+    context.close()

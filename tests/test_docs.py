@@ -114,8 +114,12 @@ def test_uplink_target_states_end_in_the_lifecycles_own_final_statuses():
 # -- configuration --------------------------------------------------------------------------
 
 def _as_documented(value: object) -> object:
-    if isinstance(value, str):
-        return value.replace(str(Path.cwd()), "<cwd>")
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, Path)):
+        return str(value).replace(str(Path.cwd()), "<cwd>")
     return value
 
 
@@ -190,6 +194,8 @@ def apps(tmp_path_factory):
 def test_http_page_lists_exactly_the_routes_each_service_serves(apps, service):
     served = served_routes(apps[service])
     documented = documented_routes(service) | documented_routes("Every service")
+    if service in ("ground", "registry-api"):
+        documented |= documented_routes("Authentication (ground and registry-api)")
     if service == "registry-api":
         documented = {(m, p.replace("{}", resource, 1) if p.startswith("/api/v1/{}") else p)
                       for m, p in documented

@@ -18,19 +18,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import throttle
 from .auth_models import ApiToken, User
 from .db import Database
 from .passwords import verify_password
-from .timeutil import isoformat, utcnow
+from .timeutil import UTCDateTime, isoformat, utcnow
+from .token_cache import TokenCache
 
 ROLES = ("viewer", "operator", "admin")
 TOKEN_PREFIX = "mc_"
 LOGIN_SCOPE = "login"
 API, SESSION = "api", "session"  # the kinds of token
 MAX_TOKEN_TTL_S = 10 * 365 * 24 * 3600
+recent = TokenCache()  # identities of tokens seen lately, in this process
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -68,27 +70,42 @@ def looks_like_token(secret: str) -> bool:
     return secret.startswith(TOKEN_PREFIX) and 20 <= len(secret) <= 200
 
 
+# One statement, built once: checking a token is the hot path of every request.
+_IDENTIFY = (select(ApiToken.id, ApiToken.kind, ApiToken.expires_at, User.id, User.username,
+                    User.role)
+             .join(User, User.id == ApiToken.user_id)
+             .where(ApiToken.token_hash == bindparam("token_hash"),
+                    ApiToken.kind == bindparam("kind"), ApiToken.revoked_at.is_(None),
+                    User.disabled.is_(False))
+             .where(ApiToken.expires_at.is_(None)
+                    | (ApiToken.expires_at > bindparam("now", type_=UTCDateTime))))
+
+
 def identify(database: Database, secret: str | None, kind: str = API) -> Identity | None:
     """The identity behind a token secret of ``kind``, or None when it is unknown, revoked,
-    expired, of another kind, or its user is disabled."""
+    expired, of another kind, or its user is disabled. A token seen in the last CACHE_S is
+    answered from this process's memory (cache.py): at most that late does a revocation or
+    a disabled user elsewhere take effect here; here it takes effect at once."""
     if not secret or not looks_like_token(secret):
         return None
-    query = (select(ApiToken.id, ApiToken.kind, User.id, User.username, User.role)
-             .join(User, User.id == ApiToken.user_id)
-             .where(ApiToken.token_hash == hash_token(secret), ApiToken.kind == kind,
-                    ApiToken.revoked_at.is_(None), User.disabled.is_(False))
-             .where((ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > utcnow())))
+    token_hash = hash_token(secret)
+    cached = recent.get((token_hash, kind))
+    if cached is not None:
+        return cached
     with database.autocommit() as connection:
-        row = connection.execute(query).first()
+        row = connection.execute(_IDENTIFY, {"token_hash": token_hash, "kind": kind,
+                                             "now": utcnow()}).first()
     if row is None:
         return None
-    token_id, token_kind, user_id, username, role = row
-    return Identity(user_id=user_id, username=username, role=role, token_id=token_id,
-                    token_kind=token_kind)
+    token_id, token_kind, expires_at, user_id, username, role = row
+    identity = Identity(user_id=user_id, username=username, role=role, token_id=token_id,
+                        token_kind=token_kind)
+    recent.put((token_hash, kind), identity, expires_at)
+    return identity
 
 
-def sign_in(database: Database, username: str, password: str) -> User:
-    """The user with these credentials, or LoginRefused (throttle.Throttled after too many
+def sign_in(database: Database, username: str, password: str) -> Any:
+    """The user (id, username, role) with these credentials, or LoginRefused (throttle.Throttled after too many
     failures for this name, whether or not it exists, and then even for the right password).
 
     The password is checked outside any transaction (it is slow), and checked even when no
@@ -96,8 +113,10 @@ def sign_in(database: Database, username: str, password: str) -> User:
     """
     subject = throttle.subject_of(username)
     throttle.check(database, LOGIN_SCOPE, subject)
-    with database.sessions() as session:  # closed before the slow check: no transaction held
-        user = session.scalar(select(User).where(User.username_key == username.casefold()))
+    with database.autocommit() as connection:
+        user = connection.execute(
+            select(User.id, User.username, User.role, User.password_hash, User.disabled)
+            .where(User.username_key == username.casefold())).first()
     stored = user.password_hash if user is not None else None
     if not verify_password(stored, password) or user is None or user.disabled:
         throttle.record_failure(database, LOGIN_SCOPE, subject)
@@ -149,4 +168,5 @@ def revoke(database: Database, token_id: uuid.UUID, by: Identity) -> bool:
             return False
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-        return True
+    recent.forget(token_id=token_id)
+    return True

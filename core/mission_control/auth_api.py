@@ -14,7 +14,7 @@ from .authweb import current_identity, public, requires, unauthorized
 from .db import Database
 from .passwords import hash_password
 from .throttle import Throttled
-from .web import ApiError, error_response, parse_body
+from .web import ApiError, error_response, parse_body, retry_later
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
@@ -25,11 +25,9 @@ def database() -> Database:
 
 @bp.errorhandler(Throttled)
 def _throttled(error: Throttled):
-    response = error_response(429, "too_many_attempts",
-                              "too many failed sign-ins for this username; try again later",
-                              retry_after_s=error.retry_after)
-    response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    return retry_later(429, "too_many_attempts",
+                       "too many failed sign-ins for this username; try again later",
+                       error.retry_after, retry_after_s=error.retry_after)
 
 
 @bp.errorhandler(users.UserError)

@@ -20,6 +20,7 @@ SECURITY_SCHEMES = {SCHEME: {
     "description": "A token from POST /api/auth/tokens (or `mc-users token NAME`)."}}
 PUBLIC = {("get", "/health"), ("post", "/api/auth/tokens")}
 READS = {"get", "head", "options"}
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 def _uuid_parameter(name: str) -> dict[str, Any]:
@@ -99,6 +100,8 @@ def secured(document: dict[str, Any],
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            if method not in METHODS:  # a path item's own "parameters", "summary", ...
+                continue
             if (method, path) in PUBLIC:
                 operation["security"] = []
                 continue

@@ -3,18 +3,22 @@ requests and, as components, state them in the OpenAPI documents (auth_openapi.p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, field_validator,
+)
 
 from .auth import MAX_TOKEN_TTL_S
 from .openapi import PLAIN_TEXT_PATTERN
 from .users import MAX_PASSWORD, MIN_PASSWORD, password_problem, username_problem
-from .validation import PlainText, WholeNumber
+from .validation import PlainText, whole_float_as_int
 
 Role = Literal["viewer", "operator", "admin"]
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
+# Constraints before the validator, so that the schema states them (minimum, maximum).
+Seconds = Annotated[StrictInt, Field(ge=1, le=MAX_TOKEN_TTL_S), BeforeValidator(whole_float_as_int)]
 
 
 def _password(value: str | None) -> str | None:
@@ -34,8 +38,7 @@ class NewToken(BaseModel):
                                 json_schema_extra=NO_CONTROL)
     label: PlainText | None = Field(None, min_length=1, max_length=100,
                                     json_schema_extra=NO_CONTROL)
-    expires_in_s: WholeNumber | None = Field(None, ge=1, le=MAX_TOKEN_TTL_S,
-                                             description="seconds; no expiry when omitted")
+    expires_in_s: Seconds | None = Field(None, description="seconds; no expiry when omitted")
 
 
 class NewUser(BaseModel):

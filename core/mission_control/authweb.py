@@ -7,6 +7,9 @@ OPTIONS) and ``admin`` for anything else: a write nobody thought about is an adm
 
 API calls sign in with ``Authorization: Bearer <token>``: without a usable one they get 401
 JSON with ``WWW-Authenticate: Bearer``; with too small a role, 403 naming the role needed.
+A view marked ``@service`` (a check one of our own services makes, such as robot-server
+checking a robot's password) also lets in a caller presenting the UPLINK_KEY as its bearer,
+instead of a user's token; ``current_identity()`` is then None.
 The blueprints of the operator page (``page_blueprints``) sign in with the session cookie that
 /login sets instead, and every write there must carry the session's CSRF token (form field
 ``csrf_token`` or header ``X-CSRF-Token``); pages answer in HTML (see ``page_refusal``).
@@ -48,8 +51,16 @@ def requires(role: str) -> Callable[[Callable], Callable]:
     return mark
 
 
-def current_identity() -> Identity:
-    """The signed-in caller of this request (the guard has made sure there is one)."""
+def service(view: Callable) -> Callable:
+    """Mark a view that our own services call too: a bearer UPLINK_KEY passes the guard there,
+    as does a user's token with the view's role (``@requires``, or the default)."""
+    view.auth_service = True
+    return view
+
+
+def current_identity() -> Identity | None:
+    """The signed-in caller of this request (the guard has made sure there is one), or None
+    for a service presenting the UPLINK_KEY to a ``@service`` view."""
     return g.identity
 
 
@@ -81,6 +92,9 @@ def _guard() -> Response | None:
     needed = needed_role(view, request.method)
     if request.blueprint in current_app.extensions["auth_pages"]:
         return _page_guard(needed)
+    if getattr(view, "auth_service", False) and is_service_key(bearer_token()):
+        g.identity = None
+        return None
     identity = auth.identify(current_app.extensions["database"], bearer_token())
     if identity is None:
         return unauthorized()
@@ -96,6 +110,12 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def is_service_key(token: str | None) -> bool:
+    """Whether ``token`` is the UPLINK_KEY (compared in constant time)."""
+    return token is not None and keys.same_secret(
+        token, keys.uplink_key(current_app.extensions["settings"]))
 
 
 def unauthorized(message: str = "sign in: send Authorization: Bearer <token> "

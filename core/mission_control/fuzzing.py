@@ -6,7 +6,7 @@ module). The document marks such request fields with ``x-references``; a 422 who
 all name such fields is that refusal. Any other refusal of schema-valid data still fails.
 
 Tests: ``schema = fuzz_schema(document())``, ``@schema.parametrize()``, ``@fuzz_settings(n)``,
-then ``case.call_and_validate(app=app)``. The CLI gets the same rule through
+then ``call_and_validate(case, app, headers)``. The CLI gets the same rule through
 ``SCHEMATHESIS_HOOKS=mission_control.fuzz_hooks``. Not imported by the services: schemathesis is
 a test dependency only.
 """
@@ -75,6 +75,17 @@ def fuzz_schema(document: dict[str, Any]) -> Any:
     schema = schemathesis.openapi.from_dict(document)
     schema.hook("filter_failure")(keep_failure)
     return schema
+
+
+def call_and_validate(case: Any, app: Any, headers: dict[str, str] | None = None) -> Any:
+    """Send the case to ``app`` (with ``headers``, e.g. a bearer token) and run every check.
+
+    The app is also set on the case's schema: the ignored_auth check sends probes of its own
+    (the request again without credentials, then with made-up ones) through the schema's
+    transport, and they must reach the same app.
+    """
+    case.operation.schema.app = app
+    return case.call_and_validate(app=app, headers=headers)
 
 
 def is_positive(case: Any) -> bool:

@@ -17,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
 from .db import database_address
+from .users import ADMIN_PASSWORD_FILE
 from .settings import Settings, get_settings
 
 _GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
@@ -41,6 +42,9 @@ def addresses(settings) -> str:
     lines.append(f"  {'command-sender':<14} (worker, no port)")
     lines.append(f"  operator page  {settings.ground_url}/   API docs: {settings.ground_url}/docs")
     lines.append(f"  database       {database_address(settings.database_url)}")
+    password_file = settings.var_dir / ADMIN_PASSWORD_FILE
+    where = str(password_file) if password_file.exists() else "ADMIN_PASSWORD, or your own"
+    lines.append(f"  sign in        as admin (password: {where}); more users: mc-users create")
     return "\n".join(lines)
 
 

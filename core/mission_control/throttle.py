@@ -51,14 +51,22 @@ def check(database: Database, scope: str, subject: str, now: datetime | None = N
         raise Throttled(max(1, math.ceil((free_at - now).total_seconds())))
 
 
+PRUNE_BATCH = 100
+
+
 def record_failure(database: Database, scope: str, subject: str,
                    now: datetime | None = None) -> None:
-    """Count one failure, and forget this subject's failures that no longer count."""
+    """Count one failure, and forget failures that no longer count: this subject's, and up
+    to PRUNE_BATCH of anyone's, oldest first (by id, so the scan stops at the first row still
+    in the window). Guesses at ever new names therefore cannot grow the table without bound."""
     now = now or utcnow()
+    expired = now - timedelta(seconds=WINDOW_S)
     with database.transaction() as session:
         session.execute(delete(AuthFailure).where(
-            AuthFailure.scope == scope, AuthFailure.subject == subject,
-            AuthFailure.at <= now - timedelta(seconds=WINDOW_S)))
+            AuthFailure.scope == scope, AuthFailure.subject == subject, AuthFailure.at <= expired))
+        oldest = select(AuthFailure.id).where(AuthFailure.at <= expired) \
+            .order_by(AuthFailure.id).limit(PRUNE_BATCH)
+        session.execute(delete(AuthFailure).where(AuthFailure.id.in_(oldest.scalar_subquery())))
         session.add(AuthFailure(scope=scope, subject=subject, at=now))
 
 

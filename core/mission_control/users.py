@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import auth
 from .auth import ROLES
 from .auth_models import ApiToken, User
 from .db import Database
@@ -111,6 +112,9 @@ def update(session: Session, user: User, *, role: str | None = None,
         # A new password ends every sign-in made with the old one.
         revoke_all(session, user.id)
     user.updated_at = utcnow()
+    # This process forgets the user's tokens at once (others within auth's cache time); a
+    # change that is rolled back only costs the next request a lookup.
+    auth.recent.forget(user_id=user.id)
     return user
 
 

@@ -40,6 +40,14 @@ def error_response(status: int, error: str, message: str, /, **extra: Any) -> Re
     return response
 
 
+def retry_later(status: int, error: str, message: str, retry_after_s: int, /,
+                **extra: Any) -> Response:
+    """An error the client may retry after ``retry_after_s`` (429, 503): with Retry-After."""
+    response = error_response(status, error, message, **extra)
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
 _HTTP_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                      409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                      422: "validation_error"}
@@ -73,9 +81,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HashingBusy)
     def _hashing_busy(error: HashingBusy):
-        response = error_response(503, "busy", str(error))
-        response.headers["Retry-After"] = "1"
-        return response
+        return retry_later(503, "busy", str(error), 1)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):

@@ -85,6 +85,7 @@ def test_what_gunicorn_itself_refuses_is_answered_in_json(tmp_path):
         answers = [_raw_request(port, request) for request in (
             b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\x01b\r\n\r\n",
             b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            # An open route that reads its body (sign-in), so gunicorn's chunk parser is reached.
             b"POST /api/auth/tokens HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
             b"Content-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
         )]

@@ -6,7 +6,8 @@ key's (UnknownParent), so two concurrent writers cannot both win. PATCH and DELE
 rows they change (FOR UPDATE, top-down through a cascade), so an update sees the row it
 changes and a cascade sees, and records an event for, every descendant: a child being added
 under a locked row waits, then fails on its foreign key. Every write appends its events in
-the same transaction, so the feed and the tables never disagree.
+the same transaction, so the feed and the tables never disagree; each event names its actor,
+which the caller passes in (the API: the signed-in user; registry-seed: itself).
 """
 
 from __future__ import annotations
@@ -143,9 +144,10 @@ def _create_statement(path: str, columns: tuple[str, ...], postgresql: bool) -> 
     return events.with_event(write, resource.entity, "created") if postgresql else write
 
 
-def create(connection: Connection, resource: Resource, prepared: dict[str, dict[str, Any]]) -> Row:
-    """Insert the row (Core INSERT ... RETURNING, no ORM unit of work) and its event; on
-    PostgreSQL both in one statement."""
+def create(connection: Connection, resource: Resource, prepared: dict[str, dict[str, Any]], *,
+           actor: str) -> Row:
+    """Insert the row (Core INSERT ... RETURNING, no ORM unit of work) and its event, recorded
+    as ``actor``'s; on PostgreSQL both in one statement."""
     columns = {c: v for written in prepared.values() for c, v in written.items()}
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "updated_at": now, **columns}
@@ -156,24 +158,25 @@ def create(connection: Connection, resource: Resource, prepared: dict[str, dict[
     with _constraints(resource, columns["name"], parent_id):
         if postgresql:
             return connection.execute(statement, {**values, "event_changed": changed,
-                                                  "event_at": now}).one()
+                                                  "event_actor": actor, "event_at": now}).one()
         row = connection.execute(statement, values).one()
-    events.append(connection, resource.entity, [row.id], "created", changed, now)
+    events.append(connection, resource.entity, [row.id], "created", changed, now, actor)
     return row
 
 
-def create_alone(database: Database, resource: Resource,
-                 prepared: dict[str, dict[str, Any]]) -> Row:
+def create_alone(database: Database, resource: Resource, prepared: dict[str, dict[str, Any]],
+                 *, actor: str) -> Row:
     """``create`` in a transaction of its own. On PostgreSQL ``create`` is one statement, and
     one statement is a transaction by itself: it runs on an autocommit connection, which saves
     the BEGIN and COMMIT round trips."""
     with (database.autocommit() if database.is_postgresql else database.begin()) as connection:
-        return create(connection, resource, prepared)
+        return create(connection, resource, prepared, actor=actor)
 
 
 def update(session: Session, resource: Resource, item_id: uuid.UUID,
-           prepared: dict[str, dict[str, Any]]) -> Any:
-    """Apply the given fields; nothing is written (no event) when no value changes."""
+           prepared: dict[str, dict[str, Any]], *, actor: str) -> Any:
+    """Apply the given fields, as ``actor``; nothing is written (no event) when no value
+    changes."""
     row = get(session, resource, item_id, lock=True)
     changed = sorted(name for name, written in prepared.items()
                      if any(getattr(row, c) != v for c, v in written.items()))
@@ -190,19 +193,22 @@ def update(session: Session, resource: Resource, item_id: uuid.UUID,
     row.updated_at = now
     with _constraints(resource, name, parent_id):
         session.flush()
-    events.append(session.connection(), resource.entity, [row.id], "updated", changed, now)
+    events.append(session.connection(), resource.entity, [row.id], "updated", changed, now,
+                  actor)
     return row
 
 
-def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade: bool) -> int:
-    """Delete a row; with ``cascade``, all its descendants too. Returns how many rows went."""
+def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade: bool,
+           actor: str) -> int:
+    """Delete a row, as ``actor``; with ``cascade``, all its descendants too. Returns how many
+    rows went."""
     get(session, resource, item_id, lock=True)
     tree = _with_descendants(session, resource, item_id)
     if not cascade and len(tree) > 1:
         raise HasChildren(resource, *_direct_children(session, resource, item_id))
     now = utcnow()
     for member, ids in reversed(tree):  # children before their parents
-        events.append(session.connection(), member.entity, ids, "deleted", [], now)
+        events.append(session.connection(), member.entity, ids, "deleted", [], now, actor)
         session.execute(sql_delete(member.model).where(member.model.id.in_(ids)))
     return sum(len(ids) for _, ids in tree)
 

@@ -60,10 +60,10 @@ _INSERT = insert(RegistryEvent.__table__)
 
 
 def append(connection: Connection, entity: str, entity_ids: list[uuid.UUID], action: str,
-           changed: list[str], at: datetime) -> None:
-    """One event per id, written now, in the connection's transaction."""
+           changed: list[str], at: datetime, actor: str) -> None:
+    """One event per id, written now, in the connection's transaction, by ``actor``."""
     rows = [{"entity": entity, "entity_id": entity_id, "action": action, "changed": changed,
-             "at": at} for entity_id in entity_ids]
+             "actor": actor, "at": at} for entity_id in entity_ids]
     if rows:
         connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)  # one: no executemany
 
@@ -71,14 +71,15 @@ def append(connection: Connection, entity: str, entity_ids: list[uuid.UUID], act
 def with_event(write: ReturningInsert, entity: str, action: str) -> Select:
     """PostgreSQL: ``write`` (an INSERT ... RETURNING of one row) and its event as one statement,
     a data-modifying WITH, which PostgreSQL runs to completion although nothing reads it: one
-    round trip fewer per create than ``append``. Parameters: the write's, ``event_changed``
-    and ``event_at``; the result is the written row."""
+    round trip fewer per create than ``append``. Parameters: the write's, ``event_changed``,
+    ``event_actor`` and ``event_at``; the result is the written row."""
     written = write.cte("written")
     table = RegistryEvent.__table__
     event = insert(table).from_select(
-        ["entity", "entity_id", "action", "changed", "at"],
+        ["entity", "entity_id", "action", "changed", "actor", "at"],
         select(literal(entity, String), written.c.id, literal(action, String),
                bindparam("event_changed", type_=table.c.changed.type),
+               bindparam("event_actor", type_=table.c.actor.type),
                bindparam("event_at", type_=table.c.at.type)))
     return select(written).add_cte(event.cte("event"))
 
@@ -104,4 +105,5 @@ def page(database: Database, since: int, limit: int) -> list[Row]:
 
 def to_json(event: Row | RegistryEvent) -> dict[str, Any]:
     return {"id": event.position, "entity": event.entity, "entity_id": str(event.entity_id),
-            "action": event.action, "changed": list(event.changed), "at": event.at.isoformat()}
+            "action": event.action, "changed": list(event.changed), "actor": event.actor,
+            "at": event.at.isoformat()}

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mission_control.auth_openapi import secured
 from mission_control.openapi import (
     REFERENCES, components, document as openapi_document, error, errors, json_content,
     json_response, query_parameter, query_parameters, ref,
@@ -62,21 +63,25 @@ def _resource_paths(resource: Resource) -> dict[str, Any]:
                               "422": error("bad query parameter")},
             },
         },
+        # The id is stated per operation (not once for the path): auth_openapi.secured
+        # treats every key of a path item as an operation.
         f"{PREFIX}/{resource.path}/{{item_id}}": {
-            "parameters": [ID],
             "get": {"summary": f"One {label}",
+                    "parameters": [ID],
                     "responses": {"200": json_response("found", resource.out.__name__),
                                   **NOT_FOUND}},
             "patch": {
                 "summary": f"Change some fields of a {label}",
+                "parameters": [ID],
                 "requestBody": {"required": True, **json_content(resource.patch.__name__)},
                 "responses": {"200": json_response("changed", resource.out.__name__),
                               **NOT_FOUND, **conflict, **_body_errors(resource)},
             },
             "delete": {
                 "summary": f"Delete a {label}",
-                "parameters": [query_parameter("cascade", {"type": "boolean", "default": False},
-                                               "also delete its children (and theirs)")],
+                "parameters": [ID, query_parameter("cascade",
+                                                   {"type": "boolean", "default": False},
+                                                   "also delete its children (and theirs)")],
                 "responses": {
                     "204": {"description": "deleted"}, **NOT_FOUND,
                     **(errors({409: "it still has children (named in `children`) and cascade "
@@ -116,10 +121,18 @@ def document() -> dict[str, Any]:
             _mark_parent(schemas, resource)
     paths[f"{PREFIX}/robots/{{item_id}}/verify-password"] = {"post": {
         "summary": "Check a robot's password",
+        "description": "For robot-server, whose bearer is the UPLINK_KEY, and for admins. "
+                       "After 5 wrong passwords for one robot within 15 minutes it answers "
+                       "429, even to the right password, until Retry-After has passed.",
         "parameters": [ID],
         "requestBody": {"required": True, **json_content("VerifyPassword")},
         "responses": {"204": {"description": "the password matches"},
-                      **errors({401: "the password does not match, or the robot has none"}),
+                      **errors({401: "`wrong_password`: the password does not match, or the "
+                                     "robot has none; `unauthorized`: neither the UPLINK_KEY "
+                                     "nor a user's token (WWW-Authenticate: Bearer)",
+                                429: "too many wrong passwords for this robot (Retry-After "
+                                     "says when to try again)",
+                                503: "too many password checks at once (Retry-After)"}),
                       **NOT_FOUND, **BODY_ERRORS},
     }}
     paths[f"{PREFIX}/events"] = {"get": {
@@ -128,7 +141,10 @@ def document() -> dict[str, Any]:
         "responses": {"200": json_response("a page of events", "EventPage"),
                       "422": error("bad query parameter")},
     }}
-    return openapi_document(
+    described = openapi_document(
         "Mission Control registry",
         "The assets operators command: workspaces > projects > levels > robots and fixed "
-        "assets; robots > modules. Secrets are write-only.", paths, schemas)
+        "assets; robots > modules. Secrets are write-only. Every call but /health and "
+        "POST /api/auth/tokens needs `Authorization: Bearer <token>`: reads a viewer's, "
+        "writes an admin's.", paths, schemas)
+    return secured(described)

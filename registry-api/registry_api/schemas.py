@@ -211,6 +211,9 @@ class EventOut(BaseModel):
     entity_id: uuid.UUID
     action: str = Field(description="created, updated or deleted")
     changed: list[str] = Field(description="the fields written (names only, never values)")
+    actor: str | None = Field(description="who made the change: the signed-in user, or "
+                                          "registry-seed; null for changes made before "
+                                          "the registry had users")
     at: datetime
 
 

@@ -4,7 +4,7 @@ small factories that create a resource with its whole parent chain over the API.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,6 +19,14 @@ from registry_api.app import create_app
 
 PREFIX = "/api/v1"
 _names = itertools.count(1)
+
+
+def required_fields(path: str) -> dict[str, Any]:
+    """The fields a new item of ``path`` needs besides its name and parent."""
+    return {"workspaces": {}, "projects": {}, "levels": {},
+            "robots": {"owner": "Ada", "owner_email": "ada@example.com"},
+            "modules": {"type": "arm"},
+            "fixed-assets": {"asset_type": "charger"}}[path]
 
 
 class Registry:
@@ -76,11 +84,27 @@ def app(database: Database, var_dir) -> Flask:
 
 
 @pytest.fixture
-def client(app: Flask, database: Database) -> FlaskClient:
-    """A client with an admin's bearer token (registry writes need admin)."""
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, 'admin', 'admin')}"
-    return client
+def admin_token(database: Database) -> str:
+    return token_for(database, "admin", "admin")
+
+
+@pytest.fixture
+def new_client(app: Flask, admin_token: str) -> Callable[[], FlaskClient]:
+    """Makes clients with an admin's bearer token (registry writes need admin): one per
+    thread in the concurrency tests, since a test client is not shared between threads."""
+
+    def make() -> FlaskClient:
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_token}"
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(new_client: Callable[[], FlaskClient]) -> FlaskClient:
+    """A client with an admin's bearer token."""
+    return new_client()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import pytest
 
 from mission_control.testing import assert_error
 
+from .conftest import required_fields
+
 PREFIX = "/api/v1"
 PATHS = ["workspaces", "projects", "levels", "robots", "modules", "fixed-assets"]
 PARENT = {"projects": "workspace_id", "levels": "project_id", "robots": "level_id",
@@ -128,8 +130,8 @@ def test_cascade_false_is_the_default_and_bad_values_are_422(client, registry):
 def test_names_are_unique_within_their_parent(client, registry, path):
     first = registry.of(path, name="twin")
     parent = {PARENT[path]: first[PARENT[path]]} if path in PARENT else {}
-    body = assert_error(client.post(f"{PREFIX}/{path}", json={**_minimal(path), "name": "twin",
-                                                              **parent}), 409, "name_taken")
+    twin = {**required_fields(path), "name": "twin", **parent}
+    body = assert_error(client.post(f"{PREFIX}/{path}", json=twin), 409, "name_taken")
     assert "twin" in body["message"]
     other = registry.of(path)
     assert_error(client.patch(f"{PREFIX}/{path}/{other['id']}", json={"name": "twin", **parent}),
@@ -144,8 +146,8 @@ def test_the_same_name_is_fine_under_another_parent(registry):
 
 def test_unplaced_robots_have_unique_names_too(client, registry):
     registry.robot(name="stray", level_id=None)
-    assert_error(client.post(f"{PREFIX}/robots", json={**_minimal("robots"), "name": "stray"}),
-                 409, "name_taken")
+    stray = {**required_fields("robots"), "name": "stray"}
+    assert_error(client.post(f"{PREFIX}/robots", json=stray), 409, "name_taken")
 
 
 def test_create_under_an_unknown_parent_is_422_on_that_field(client):
@@ -203,20 +205,13 @@ def test_fixed_asset_position_is_replaced_as_a_whole(client, registry):
                               json={"position": {"x": 1}}), 422)
 
 
-def _minimal(path: str) -> dict:
-    return {"workspaces": {}, "projects": {}, "levels": {},
-            "robots": {"owner": "Ada", "owner_email": "ada@example.com"},
-            "modules": {"type": "arm"},
-            "fixed-assets": {"asset_type": "charger"}}[path]
-
-
-def test_concurrent_creates_of_one_name_have_one_winner(app, registry):
+def test_concurrent_creates_of_one_name_have_one_winner(new_client, registry):
     from mission_control.testing import run_together
 
     workspace = registry.workspace()
 
     def create(_index: int) -> int:
-        return app.test_client().post(f"{PREFIX}/projects", json={
+        return new_client().post(f"{PREFIX}/projects", json={
             "name": "race", "workspace_id": workspace["id"]}).status_code
 
     assert sorted(run_together(create)) == [201] + [409] * 7

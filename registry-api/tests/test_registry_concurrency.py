@@ -33,8 +33,9 @@ def test_an_event_committed_late_with_an_earlier_id_is_not_skipped(app, client, 
     projects = RESOURCES["projects"]
     slow = database.sessions()
     slow.begin()
-    crud.create(slow.connection(), projects, crud.prepare(projects, {"name": "slow",
-                                                        "workspace_id": uuid.UUID(workspace["id"])}))
+    prepared = crud.prepare(projects, {"name": "slow",
+                                       "workspace_id": uuid.UUID(workspace["id"])})
+    crud.create(slow.connection(), projects, prepared, actor="tester")
     slow.flush()  # A's event row now exists, with the lower id, uncommitted
     try:
         fast = registry.project(name="fast", workspace_id=workspace["id"])  # B commits first
@@ -52,14 +53,15 @@ def test_an_event_committed_late_with_an_earlier_id_is_not_skipped(app, client, 
     assert ids[seen[0]["entity_id"]] < ids[fast["id"]]
 
 
-def test_a_reader_polling_during_concurrent_writes_sees_every_event_once(app, registry, database):
+def test_a_reader_polling_during_concurrent_writes_sees_every_event_once(new_client, registry,
+                                                                      database):
     robot = registry.robot()
     done = threading.Event()
     seen: list[dict] = []
     failures: list[BaseException] = []
 
     def read() -> None:
-        client, cursor = app.test_client(), 0
+        client, cursor = new_client(), 0
         try:
             while True:
                 finished = done.is_set()  # read once more after the writers finish
@@ -74,7 +76,7 @@ def test_a_reader_polling_during_concurrent_writes_sees_every_event_once(app, re
     reader.start()
 
     def write(index: int) -> list[int]:
-        client = app.test_client()
+        client = new_client()
         statuses = []
         for n in range(12):
             statuses.append(client.post(f"{PREFIX}/modules", json={
@@ -99,15 +101,16 @@ def test_a_reader_polling_during_concurrent_writes_sees_every_event_once(app, re
     assert sum(1 for e in seen if e["entity"] == "module") == 6 * 12
 
 
-def test_a_cascade_racing_new_children_records_every_row_it_removes(app, registry, database):
+def test_a_cascade_racing_new_children_records_every_row_it_removes(new_client, registry,
+                                                                   database):
     """Modules are added to a level's robots while the level is deleted with cascade: every
     module ends either refused (422, its robot is gone) or deleted with a 'deleted' event."""
     level = registry.level()
     robots = [registry.robot(level_id=level["id"]) for _ in range(3)]
-    _, cursor = _feed(app.test_client(), 0)
+    _, cursor = _feed(new_client(), 0)
 
     def work(index: int) -> list[int]:
-        client = app.test_client()
+        client = new_client()
         if index == 0:
             return [client.delete(f"{PREFIX}/levels/{level['id']}?cascade=true").status_code]
         return [client.post(f"{PREFIX}/modules", json={
@@ -117,34 +120,35 @@ def test_a_cascade_racing_new_children_records_every_row_it_removes(app, registr
     results = run_together(work, 6)
     assert results[0] == [204]
     assert set(s for batch in results[1:] for s in batch) <= {201, 422}
-    events, _ = _feed(app.test_client(), cursor)
+    events, _ = _feed(new_client(), cursor)
     created = {e["entity_id"] for e in events if e["action"] == "created"}
     deleted = {e["entity_id"] for e in events if e["action"] == "deleted"}
     assert created <= deleted  # no module slipped in without a delete event
     assert {r["id"] for r in robots} | {level["id"]} <= deleted
-    client = app.test_client()
+    client = new_client()
     assert client.get(f"{PREFIX}/modules?limit=500").get_json()["total"] == 0 or all(
         m["robot_id"] not in {r["id"] for r in robots}
         for m in client.get(f"{PREFIX}/modules?limit=500").get_json()["items"])
 
 
-def test_renames_into_one_name_have_one_winner(app, registry):
+def test_renames_into_one_name_have_one_winner(new_client, registry):
     workspace = registry.workspace()
     projects = [registry.project(workspace_id=workspace["id"]) for _ in range(6)]
 
     def rename(index: int) -> int:
-        return app.test_client().patch(f"{PREFIX}/projects/{projects[index]['id']}",
-                                       json={"name": "taken"}).status_code
+        return new_client().patch(f"{PREFIX}/projects/{projects[index]['id']}",
+                                  json={"name": "taken"}).status_code
 
     assert sorted(run_together(rename, 6)) == [200] + [409] * 5
 
 
-def test_a_child_created_under_a_parent_being_deleted_is_refused_or_deleted(app, registry):
+def test_a_child_created_under_a_parent_being_deleted_is_refused_or_deleted(new_client,
+                                                                           registry):
     for _ in range(3):
         robot = registry.robot()
 
         def work(index: int) -> int:
-            client = app.test_client()
+            client = new_client()
             if index == 0:
                 return client.delete(f"{PREFIX}/robots/{robot['id']}?cascade=true").status_code
             return client.post(f"{PREFIX}/modules", json={
@@ -152,5 +156,5 @@ def test_a_child_created_under_a_parent_being_deleted_is_refused_or_deleted(app,
 
         statuses = run_together(work, 4)
         assert statuses[0] == 204 and set(statuses[1:]) <= {201, 422}
-        assert app.test_client().get(
+        assert new_client().get(
             f"{PREFIX}/modules?robot_id={robot['id']}").get_json()["total"] == 0

@@ -34,3 +34,25 @@ def test_every_operation_documents_its_bodies_and_errors(client):
 
 def test_health_reports_the_service(client):
     assert client.get("/health").get_json()["service"] == "registry-api"
+
+
+def test_the_document_declares_the_bearer_scheme_on_every_guarded_operation(anonymous):
+    document = anonymous.get("/openapi.json").get_json()  # open without credentials
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert {"/api/auth/tokens", "/api/auth/tokens/{token_id}", "/api/auth/me", "/api/users",
+            "/api/users/{user_id}"} <= set(document["paths"])
+    open_operations = {("get", "/health"), ("post", "/api/auth/tokens")}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if (method, path) in open_operations:
+                assert operation["security"] == [], (method, path)
+                continue
+            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+            assert "401" in operation["responses"], (method, path)
+            if method != "get" and path != "/api/auth/tokens/{token_id}":  # writes: admin
+                assert "403" in operation["responses"], (method, path)
+                assert "Needs the admin role." in operation["description"], (method, path)
+    verify = document["paths"]["/api/v1/robots/{item_id}/verify-password"]["post"]
+    assert {"401", "403", "429", "503"} <= set(verify["responses"])
+    assert "UPLINK_KEY" in verify["description"]

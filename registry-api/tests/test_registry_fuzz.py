@@ -4,7 +4,9 @@ Every documented operation gets generated requests, valid and invalid, on both d
 every answer must be documented, match its schema, and never be a 5xx. Schema-valid requests
 must be accepted, so generated parent ids and item ids are pointed at existing rows (a random
 UUID names no parent, which the schema cannot express; mission_control.fuzzing accepts that
-refusal, documented in the document, and no other).
+refusal, documented in the document, and no other). Every call carries an admin's bearer
+token, so the checks reach the handlers (schemathesis' ignored_auth check also sends the
+secured operations without it and expects a 401).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import uuid
 import pytest
 
 from mission_control.fuzzing import (
-    fuzz_schema, fuzz_settings, is_positive, point_body_at, refuses_an_unknown_reference,
+    call_and_validate, fuzz_schema, fuzz_settings, is_positive, point_body_at,
+    refuses_an_unknown_reference,
 )
+from mission_control.testing import bearer
 from registry_api.openapi import document
 
 PARENT_FIELDS = {"workspace_id": "workspaces", "project_id": "projects", "level_id": "levels",
@@ -57,17 +61,18 @@ def point_at_existing_rows(case, existing: dict[str, str]) -> None:
 
 @schema.parametrize()
 @fuzz_settings(max_examples=20)
-def test_registry_answers_match_its_openapi_document(case, app, existing):
+def test_registry_answers_match_its_openapi_document(case, app, existing, admin_token):
     point_at_existing_rows(case, existing)
-    case.call_and_validate(app=app)
+    call_and_validate(case, app, bearer(admin_token))
 
 
-def test_only_a_refusal_naming_the_parent_field_counts_as_the_unknown_reference(app, existing):
+def test_only_a_refusal_naming_the_parent_field_counts_as_the_unknown_reference(app, existing,
+                                                                                admin_token):
     operation = schema["/api/v1/projects"]["POST"]
     unknown_parent = operation.Case(body={"name": "p", "workspace_id": str(uuid.uuid4())})
-    response = unknown_parent.call(app=app)
+    response = unknown_parent.call(app=app, headers=bearer(admin_token))
     assert response.status_code == 422 and refuses_an_unknown_reference(unknown_parent, response)
 
     bad_name = operation.Case(body={"name": "", "workspace_id": existing["workspaces"]})
-    response = bad_name.call(app=app)
+    response = bad_name.call(app=app, headers=bearer(admin_token))
     assert response.status_code == 422 and not refuses_an_unknown_reference(bad_name, response)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 
 from mission_control.registry_models import RegistryEvent, Robot
-from mission_control.testing import assert_error
+from mission_control.testing import assert_error, token_for
 
 PREFIX = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -97,7 +97,26 @@ def test_creation_events_name_the_written_fields(client, registry):
     workspace = registry.workspace()
     [event] = events_after(client)
     assert event == {"id": event["id"], "entity": "workspace", "entity_id": workspace["id"],
-                     "action": "created", "changed": ["description", "name"], "at": event["at"]}
+                     "action": "created", "changed": ["description", "name"], "actor": "admin",
+                     "at": event["at"]}
+
+
+def test_each_event_names_the_signed_in_user_whatever_x_operator_says(app, database, registry):
+    """The client fixture is 'admin'; a second admin's changes are recorded as theirs."""
+    module = registry.module()
+    ada = app.test_client()
+    ada.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, 'Ada', 'admin')}"
+    cursor = events_after(ada)[-1]["id"]
+    claimed = {"X-Operator": "mallory"}
+    workspace = ada.post(f"{PREFIX}/workspaces", json={"name": "ada's"}, headers=claimed)
+    ada.patch(f"{PREFIX}/modules/{module['id']}", json={"type": "gripper"}, headers=claimed)
+    ada.delete(f"{PREFIX}/robots/{module['robot_id']}?cascade=true", headers=claimed)
+    actions = [(e["entity"], e["action"], e["actor"]) for e in events_after(ada, cursor)]
+    assert actions == [("workspace", "created", "Ada"), ("module", "updated", "Ada"),
+                       ("module", "deleted", "Ada"), ("robot", "deleted", "Ada")]
+    assert workspace.status_code == 201
+    with database.transaction() as session:
+        assert set(session.scalars(select(RegistryEvent.actor))) == {"admin", "Ada"}
 
 
 def test_a_cascade_appends_one_delete_event_per_row(client, registry):

@@ -31,6 +31,8 @@ def test_seed_loads_the_demo_workspace(database, client, fast_hashing):
     robots = client.get("/api/v1/robots?sort=name").get_json()["items"]
     assert [r["name"] for r in robots] == ["forklift-1", "forklift-2", "picker-1"]
     assert robots[0]["has_password"] and robots[0]["has_network_password"]
+    events = client.get("/api/v1/events?limit=1000").get_json()["items"]
+    assert len(events) == 15 and {e["actor"] for e in events} == {"registry-seed"}
     verify = client.post(f"/api/v1/robots/{robots[0]['id']}/verify-password",
                          json={"password": "demo-forklift-1"})
     assert verify.status_code == 204

@@ -1,10 +1,11 @@
 """``registry-seed``: load a demo workspace into the registry from a JSON file, idempotently.
 
 Each item is looked up by name within its parent; only missing ones are created (through the
-same validation and CRUD functions as the API, so they get their events and hashed secrets).
-Items that exist are left as they are, so a second run, or a run after operators edited the
-demo data, changes nothing. The whole load is one transaction (all or nothing); unlike the
-API it hashes the demo secrets inside it, which a one-off command can afford.
+same validation and CRUD functions as the API, so they get their events, recorded as
+``registry-seed``'s, and hashed secrets). Items that exist are left as they are, so a second
+run, or a run after operators edited the demo data, changes nothing. The whole load is one
+transaction (all or nothing); unlike the API it hashes the demo secrets inside it, which a
+one-off command can afford.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .. import crud
 from ..resources import RESOURCES, Resource
 
 DEMO = Path(__file__).with_name("demo.json")
+ACTOR = "registry-seed"  # who the change events of a seed name
 
 # The JSON key holding each resource's children, and the resource they are.
 NESTED = {"workspaces": ("projects",), "projects": ("levels",),
@@ -51,7 +53,8 @@ def _load_all(session: Session, key: str, items: list[dict[str, Any]], parent_id
         row_id = _existing(session, resource, fields["name"], parent_id)
         if row_id is None:
             body = resource.create.model_validate(fields)
-            row_id = crud.create(session.connection(), resource, crud.prepare(resource, body.model_dump())).id
+            prepared = crud.prepare(resource, body.model_dump())
+            row_id = crud.create(session.connection(), resource, prepared, actor=ACTOR).id
             created[resource.path] = created.get(resource.path, 0) + 1
         for child_key in NESTED.get(key, ()):
             _load_all(session, child_key, item.get(child_key, []), row_id, created)

@@ -1,0 +1,146 @@
+"""The role matrix of ground's API: every route x every kind of caller answers as specified.
+
+Callers: nobody, a viewer, an operator, an admin, and three whose token no longer works (revoked,
+expired, of a disabled user). A route not in ROUTES fails the test, so none escapes the matrix.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from mission_control.auth import hash_token
+from mission_control.auth_models import ApiToken, User
+from mission_control.testing import add_user, assert_error, gen_command, token_for
+from mission_control.timeutil import utcnow
+
+_names = itertools.count()
+
+
+def _own_token_id(database, username):
+    token = token_for(database, username)
+    with database.transaction() as session:
+        return session.scalar(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
+
+
+def _user_id(database, _username):
+    user = add_user(database, f"target-{next(_names)}", "viewer")
+    return user.id
+
+
+# (method, rule, role needed, success status, path arguments, JSON body); the path argument
+# functions get (database, caller's username).
+ROUTES = [
+    ("GET", "/api/telecommands", "viewer", 200, None, None),
+    ("POST", "/api/telecommands", "operator", 201, None, {"command_name": "PING"}),
+    ("GET", "/api/telecommands/<command_id>", "viewer", 200,
+     lambda db, _: {"command_id": gen_command(db)}, None),
+    ("PUT", "/api/telecommands/<command_id>/cancel", "operator", 200,
+     lambda db, _: {"command_id": gen_command(db)}, None),
+    ("GET", "/api/catalog", "viewer", 200, None, None),
+    ("GET", "/api/targets", "viewer", 200, None, None),
+    ("GET", "/api/workers", "viewer", 200, None, None),
+    ("GET", "/api/auth/me", "viewer", 200, None, None),
+    ("GET", "/api/auth/tokens", "viewer", 200, None, None),
+    ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,
+     lambda db, name: {"token_id": _own_token_id(db, name)}, None),
+    ("GET", "/api/users", "admin", 200, None, None),
+    ("POST", "/api/users", "admin", 201, None,
+     lambda: {"username": f"new-{next(_names)}", "password": "long enough pw"}),
+    ("PATCH", "/api/users/<user_id>", "admin", 200,
+     lambda db, name: {"user_id": _user_id(db, name)}, {"role": "operator"}),
+]
+OPEN = {("POST", "/api/auth/tokens")}  # signs in: checks the password itself
+CALLERS = ["nobody", "viewer", "operator", "admin", "revoked", "expired", "disabled"]
+RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+def _token(database, caller: str) -> tuple[str | None, str]:
+    """(token, username) of a caller kind; a dead token belongs to an admin, so only its
+    deadness can explain the refusal."""
+    if caller == "nobody":
+        return None, "nobody"
+    role = caller if caller in RANK else "admin"
+    name = f"{caller}-user"
+    token = token_for(database, name, role)
+    with database.transaction() as session:
+        if caller == "revoked":
+            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .values(revoked_at=utcnow()))
+        elif caller == "expired":
+            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .values(expires_at=utcnow() - timedelta(seconds=1)))
+        elif caller == "disabled":
+            session.execute(update(User).where(User.username == name).values(disabled=True))
+    return token, name
+
+
+def _expected(caller: str, needed: str, success: int) -> int:
+    if caller not in RANK:
+        return 401
+    return success if RANK[caller] >= RANK[needed] else 403
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("method,rule,needed,success,path_args,body", ROUTES,
+                         ids=[f"{m} {r}" for m, r, *_ in ROUTES])
+def test_each_route_answers_each_caller_as_specified(app, database, caller, method, rule,
+                                                     needed, success, path_args, body):
+    token, name = _token(database, caller)
+    path = rule
+    for key, value in (path_args(database, name) if path_args else {}).items():
+        path = path.replace(f"<{key}>", str(value))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    json_body = body() if callable(body) else body
+
+    response = app.test_client().open(path, method=method, json=json_body, headers=headers)
+
+    expected = _expected(caller, needed, success)
+    if expected in (401, 403):
+        body = assert_error(response, expected)
+        if expected == 401:
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        else:
+            assert body["required_role"] == needed and needed in body["message"]
+    else:
+        assert response.status_code == expected, response.get_data(as_text=True)
+
+
+def test_no_api_route_escapes_the_matrix(app):
+    listed = {(m, r) for m, r, *_ in ROUTES} | OPEN
+    served = {(method, rule.rule) for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+    assert served == listed
+
+
+def test_a_refused_write_leaves_nothing_behind(app, database):
+    viewer, _ = _token(database, "viewer")
+    command_id = gen_command(database)
+
+    for method, path, body in (("POST", "/api/telecommands", {"command_name": "PING"}),
+                               ("PUT", f"/api/telecommands/{command_id}/cancel", None),
+                               ("POST", "/api/users", {"username": "x1", "password": "y" * 10})):
+        assert_error(app.test_client().open(path, method=method, json=body,
+                                            headers={"Authorization": f"Bearer {viewer}"}), 403)
+
+    with database.transaction() as session:
+        from mission_control.models import Telecommand
+
+        assert [c.status for c in session.scalars(select(Telecommand))] == ["READY"]
+        assert session.scalar(select(User).where(User.username == "x1")) is None
+
+
+@pytest.mark.parametrize("path", ["/health", "/openapi.json", "/docs", "/docs/static/init.js",
+                                  "/static/app.css", "/login"])
+def test_what_stays_open_without_credentials(anonymous, path):
+    assert anonymous.get(path).status_code == 200
+
+
+def test_an_unknown_path_is_a_plain_404_for_anyone(anonymous):
+    assert_error(anonymous.get(f"/api/{uuid.uuid4()}"), 404)

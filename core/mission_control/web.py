@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from . import headers, hosts
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
@@ -73,6 +74,10 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
+
+    @app.errorhandler(hosts.BadHost)
+    def _bad_host(error: hosts.BadHost):
+        return error_response(400, "bad_host", str(error))
 
     @app.errorhandler(HashingBusy)
     def _hashing_busy(error: HashingBusy):
@@ -215,7 +220,8 @@ def service_app(import_name: str, service: str, settings: Settings | None,
                 database: Database | None, document: Callable[[], dict[str, Any]],
                 title: str) -> Flask:
     """A Flask app with what every service shares: settings, logging, body limit, database,
-    JSON errors, /health and the API docs. The service registers its own blueprints."""
+    JSON errors, the Host check, security headers, /health and the API docs. The service
+    registers its own blueprints."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # under gunicorn; a test runner has its own handlers
         configure_logging(service, settings.log_level)
@@ -225,6 +231,8 @@ def service_app(import_name: str, service: str, settings: Settings | None,
     app.extensions["settings"] = settings
     app.extensions["database"] = database = database or Database(settings.database_url)
     register_error_handlers(app)
+    hosts.install(app, settings)  # first of all before_request functions: before the guard
+    headers.install(app)
     app.register_blueprint(health_blueprint(lambda: database, service))
     app.register_blueprint(docs_blueprint(document, title))
     return app

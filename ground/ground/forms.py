@@ -21,7 +21,6 @@ from mission_control.catalog import CatalogError, CommandSpec, commands_for
 from mission_control.db import Database
 from mission_control.models import Target, Telecommand
 from mission_control.validation import field_errors
-from mission_control.validation import text_problem
 from mission_control.web import request_body
 
 from . import telecommands
@@ -153,16 +152,6 @@ def form_context(choices: list[TargetChoice], *, target_id: str | None = None,
 
 # --- from the posted form to a command -----------------------------------------------------
 
-def operator_name(raw: str | None) -> str | None:
-    """The operator's name from a form field or cookie, or None when it is not a usable one.
-
-    It is stored in the history and sent back in a cookie, so it must be text both the
-    database and an HTTP header can carry: checked before anything is written, never after.
-    """
-    name = (raw or "").strip()
-    return name if 1 <= len(name) <= 100 and text_problem(name) is None else None
-
-
 class Refused(Exception):
     """The form was refused: a message for the form and one per field (by input name)."""
 
@@ -176,14 +165,9 @@ def issue_from_form(database: Database, choices: list[TargetChoice], target_id: 
                     command_name: str, form: MultiDict,
                     operator: str) -> tuple[Telecommand, dict[str, str]]:
     """Build the request from the form and issue it; every refusal becomes ``Refused``."""
-    errors = {}
-    if operator_name(operator) is None:
-        errors["operator"] = "Enter your name (1 to 100 printable characters)."
     choice = next((c for c in choices if c.id == target_id), None)
     if choice is None:
-        errors["target"] = f"Unknown target {target_id!r}."
-    if errors:
-        raise Refused(errors)
+        raise Refused({"target": f"Unknown target {target_id!r}."})
     spec = commands_for(choice.kind).get(command_name)
     try:
         body = NewTelecommand(
@@ -213,12 +197,14 @@ def _catalog_refusal(refusal: CatalogError, command_name: str) -> Refused:
 
 
 def refuse_cross_site_posts():
-    """Refuse form posts another site's page made the browser send (a CSRF stop-gap); every
-    page blueprint runs it before its requests.
+    """Refuse form posts another site's page made the browser send; every page blueprint
+    and the sign-in routes run it before their requests.
 
-    There is no login yet, so no session to ride on; when login arrives, real CSRF tokens
-    must come with it. Browsers name the origin of a POST; requests without these headers
-    (scripts, tests) are not browsers acting for another site.
+    The session's CSRF token is the real defence of the page's forms (authweb checks it);
+    this also covers /login, where there is no session yet to derive a token from (another
+    site must not sign a browser in under its own account). Browsers name the origin of a
+    POST; requests without these headers (scripts, tests) are not browsers acting for
+    another site.
     """
     if request.method != "POST":
         return None

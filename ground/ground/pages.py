@@ -9,11 +9,13 @@ holds. Template filters shared by every page live in filters.py.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, Response, current_app, g, redirect, render_template, request, url_for,
 )
 
+from mission_control.auth import role_allows
 from mission_control.authweb import csrf_token, current_identity, requires
 from mission_control.status import Status
 
@@ -25,11 +27,14 @@ bp.before_request(forms.refuse_cross_site_posts)
 
 @bp.app_context_processor
 def _signed_in() -> dict[str, Any]:
-    """Who is signed in, and their session's CSRF token for every form and htmx request."""
+    """Who is signed in, their session's CSRF token for every form and htmx request, and
+    whether they may send and cancel (a viewer sees neither the send form nor Cancel)."""
     identity = g.get("identity")
-    return {"identity": identity, "csrf": csrf_token(identity) if identity else ""}
+    return {"identity": identity, "csrf": csrf_token(identity) if identity else "",
+            "can_operate": identity is not None and role_allows(identity.role, OPERATE)}
 
-OPERATOR_COOKIE = "mc_operator"
+
+OPERATE = "operator"  # the role that sends and cancels from the page
 
 
 def database():
@@ -47,8 +52,7 @@ def index():
     """The operators' page: send form, live command queue."""
     status = _status_filter(request.args.get("status"))
     with database().transaction() as session:
-        form = forms.form_context(forms.target_choices(session),
-                                  values={"operator": request.cookies.get(OPERATOR_COOKIE, "")})
+        form = forms.form_context(forms.target_choices(session))
         queue = fragments.queue_body(session, status)
     return render_template("index.html", form=form, queue=queue, status=status,
                            statuses=list(Status))
@@ -74,7 +78,7 @@ def args_fragment():
 
 
 @bp.post("/ui/telecommands")
-@requires("operator")
+@requires(OPERATE)
 def submit_command():
     """Issue a telecommand from the form; on a refusal nothing is created and the form says why."""
     form = request.form
@@ -86,9 +90,8 @@ def submit_command():
         command, names = forms.issue_from_form(database(), choices, target_id, command_name,
                                                form, operator)
     except forms.Refused as refused:
-        values = {**form.to_dict(), "operator": operator}
         context = forms.form_context(choices, target_id=target_id, command_name=command_name,
-                                     values=values, errors=refused.errors,
+                                     values=form.to_dict(), errors=refused.errors,
                                      error=refused.message)
         if fragments.is_htmx():
             return render_template("partials/send_form.html", form=context), 422
@@ -107,8 +110,6 @@ def submit_command():
             html += render_template("partials/new_row.html", c=command, names=names)
         response = Response(html, 201)
         response.headers["HX-Trigger"] = "queue-refresh"
-    response.set_cookie(OPERATOR_COOKIE, operator, max_age=365 * 24 * 3600, httponly=True,
-                        samesite="Strict")
     return response
 
 
@@ -133,7 +134,7 @@ def queue_fragment():
 
 
 @bp.post("/ui/telecommands/<command_id>/cancel")
-@requires("operator")
+@requires(OPERATE)
 def cancel_command(command_id: str):
     """Cancel a READY command; a conflict (no longer READY) is shown, not hidden."""
     operator = current_identity().username
@@ -187,15 +188,28 @@ def detail_fragment(command_id: str):
 
 def refusal(status: int, reason: str) -> Response:
     """The answer to a page request the guard refuses: not signed in goes to /login (htmx is
-    told to go there too); a wrong role or a bad CSRF token is explained."""
+    told to go there too); a wrong role or a bad CSRF token is explained (to htmx in the
+    page's notices, out of band, leaving the rest of the page as it was)."""
     if status == 401:
-        target = url_for("signin.login", next=request.full_path.rstrip("?"))
-        if fragments.is_htmx():
+        if fragments.is_htmx():  # back to the page the fragment was for, not the fragment
+            target = url_for("signin.login", next=_shown_page())
             return Response(status=401, headers={"HX-Redirect": target})
-        return redirect(target, 303)
+        return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
+    if fragments.is_htmx():  # the page stays; the reason shows in its notices
+        html = render_template("partials/notice.html", notice={"kind": "error", "text": reason})
+        return Response(html, status, headers={"HX-Reswap": "none"})
     html = render_template("message.html", title="Not allowed", message=reason,
                            back=url_for("pages.index"))
     return Response(html, status)
+
+
+def _shown_page() -> str:
+    """The path (and query) of the page an htmx request came from; /login checks it again."""
+    try:
+        shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:  # e.g. "http://[" is no URL at all
+        return "/"
+    return (shown.path or "/") + (f"?{shown.query}" if shown.query else "")
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ from mission_control.passwords import HashingBusy
 from mission_control.throttle import Throttled
 from mission_control.validation import text_problem
 
+from . import forms
+
 bp = Blueprint("signin", __name__)
+bp.before_request(forms.refuse_cross_site_posts)  # no session yet at /login: no CSRF token
 
 
 def _next_page(raw: str | None) -> str:
@@ -47,7 +50,7 @@ def login_post():
     form = request.form
     username, password = form.get("username", ""), form.get("password", "")
     next_page = _next_page(form.get("next"))
-    status, error = 401, "Wrong username or password."
+    status, error, retry_after = 401, "Wrong username or password.", None
     if username and password and len(username) <= 200 and len(password) <= 1024 and \
             text_problem(username) is None:
         database = current_app.extensions["database"]
@@ -56,8 +59,8 @@ def login_post():
         except auth.LoginRefused:
             pass
         except Throttled as throttled:
-            status = 429
-            error = f"Too many failed sign-ins; try again in {throttled.retry_after} s."
+            status, retry_after = 429, throttled.retry_after
+            error = f"Too many failed sign-ins; try again in {retry_after} s."
         except HashingBusy:
             status, error = 503, "The server is busy checking passwords; try again shortly."
         else:
@@ -71,18 +74,27 @@ def login_post():
             return response
     html = render_template("login.html", next=next_page, error=error, username=username[:200])
     response = Response(html, status)
-    if status == 429:
-        response.headers["Retry-After"] = str(throttled.retry_after)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
 @bp.post("/logout")
 @public
 def logout():
-    """Sign out: the session is revoked (with a valid CSRF token) and the cookie cleared."""
+    """Sign out: the session is revoked and the cookie cleared. It takes the session's CSRF
+    token like every other form (another site cannot sign an operator out); a session that
+    has already ended just goes back to the sign-in page."""
     identity = session_identity()
-    if identity is not None and csrf_valid(identity):
+    if identity is not None:
+        if not csrf_valid(identity):
+            html = render_template("message.html", title="Not signed out",
+                                   message="This form has expired or did not come from this "
+                                           "page; reload the page and try again.",
+                                   back=url_for("pages.index"))
+            return Response(html, 403)
         auth.revoke(current_app.extensions["database"], identity.token_id, identity)
     response = redirect(url_for("signin.login"), 303)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax",
+                           secure=current_app.extensions["settings"].session_cookie_secure)
     return response

@@ -14,7 +14,9 @@ from gunicorn.http.errors import InvalidChunkSize
 from sqlalchemy import func, select
 
 from mission_control.models import Telecommand, TelecommandHistory
-from mission_control.testing import assert_error, assert_headers_sendable, gen_command
+from mission_control.testing import (
+    TEST_PASSWORD, add_user, assert_error, assert_headers_sendable, gen_command, sign_in_client,
+)
 
 HTMX = {"HX-Request": "true"}
 # A body without Content-Length, as gunicorn hands it over (it de-chunks and terminates it).
@@ -156,11 +158,10 @@ def test_odd_path_segments_are_404_in_json(client, segment):
     assert_error(client.put(f"/api/telecommands/{segment}/cancel"), 404, "not_found")
 
 
-@pytest.mark.parametrize("header", ["X-Operator", "Idempotency-Key"])
 @pytest.mark.parametrize("value", ["a\x00b", "a\x1bb", "\x7f"])
-def test_control_characters_in_headers_are_422(client, database, header, value):
+def test_control_characters_in_headers_are_422(client, database, value):
     response = client.post("/api/telecommands", json={"command_name": "PING"},
-                           headers={header: value})
+                           headers={"Idempotency-Key": value})
 
     assert_error(response, 422, "validation_error")
     assert stored(database) == (0, 0)
@@ -168,18 +169,52 @@ def test_control_characters_in_headers_are_422(client, database, header, value):
 
 # --- the page's forms --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("operator", ["bob\x1b", "bob\x00", "\x1b[31mred", "a\x7f", "b\x1fc"])
-@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
-def test_the_send_form_refuses_an_unprintable_operator_before_storing(client, database, operator,
-                                                                       htmx):
-    response = client.post("/ui/telecommands", headers=HTMX if htmx else {},
-                           data={"operator": operator, "target": "spacecraft",
-                                 "command_name": "PING"})
+ODD_TEXT = ["bob\x1b", "bob\x00", "\x1b[31mred", "a\x7f", "b\x1fc", "\u202eevil", "\ufeffann",
+            "\U0001f680", "ann\u0301", "x" * 5000]
 
-    assert response.status_code == 422 and "printable characters" in response.text
+
+@pytest.mark.parametrize("text", ODD_TEXT)
+@pytest.mark.parametrize("field", ["username", "password", "next"])
+def test_odd_text_in_the_sign_in_form_gets_a_clear_4xx(anonymous, database, field, text):
+    add_user(database, "ann", "operator")
+    data = {"username": "ann", "password": "wrong password", "next": "/", field: text}
+
+    response = anonymous.post("/login", data=data)
+
+    assert response.status_code in (400, 401, 413, 422), response.text[:300]
+    assert response.mimetype == "text/html" and "Wrong username or password" in response.text
     assert "Set-Cookie" not in response.headers
     assert_headers_sendable(response)
-    assert stored(database) == (0, 0)
+
+
+@pytest.mark.parametrize("text", ODD_TEXT)
+def test_odd_text_in_next_never_leaves_the_site_after_a_good_sign_in(anonymous, database, text):
+    add_user(database, "ann", "operator")
+
+    response = anonymous.post("/login", data={"username": "ann", "password": TEST_PASSWORD,
+                                              "next": text})
+
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert_headers_sendable(response)
+
+
+@pytest.mark.parametrize("raw", [b"username=%FF%FE&password=%C0%80", b"username=a%00&password=%ED%A0%80",
+                                 b"username=%%%&password=&&&===", b"\xff\xfe\x00"])
+def test_bytes_that_are_no_form_in_the_sign_in_form_get_a_4xx(anonymous, raw):
+    response = anonymous.post("/login", data=raw,
+                              content_type="application/x-www-form-urlencoded")
+
+    assert 400 <= response.status_code < 500
+    assert_headers_sendable(response)
+
+
+@pytest.mark.parametrize("query", ["next=%00", "next=%ED%A0%80", "next=%FF", "next=//evil.com",
+                                   "next=" + "a" * 5000, "next=%E2%80%AE//evil"])
+def test_odd_next_on_the_sign_in_page_is_replaced_by_the_home_page(anonymous, query):
+    response = anonymous.get(f"/login?{query}")
+
+    assert response.status_code == 200
+    assert '<input type="hidden" name="next" value="/">' in response.text
 
 
 @pytest.mark.parametrize("field", ["command_name", "target", "arg.on"])
@@ -194,24 +229,29 @@ def test_the_send_form_refuses_unprintable_fields(client, database, field):
     assert stored(database) == ((1, 1) if response.status_code == 201 else (0, 0))
 
 
-def test_an_accepted_form_answers_with_sendable_headers(client, database):
-    response = client.post("/ui/telecommands", headers=HTMX, data={
-        "operator": "Zoë \"Z\" O'Neil; x=1", "target": "spacecraft", "command_name": "PING"})
+def test_an_accepted_form_answers_with_sendable_headers(app, database):
+    # A name mc-users would refuse today, stored before its rules: it is shown, never a header.
+    client = app.test_client()
+    sign_in_client(client, database, "Zoë \"Z\" O'Neil; x=1", "operator")
+
+    response = client.post("/ui/telecommands", headers=HTMX,
+                           data={"target": "spacecraft", "command_name": "PING"})
 
     assert response.status_code == 201
     assert_headers_sendable(response)
     assert client.get("/").text.count("Zoë") >= 1
 
 
-def test_cancel_with_an_unprintable_operator_is_refused_and_the_command_stays_ready(client,
-                                                                                      database):
+@pytest.mark.parametrize("operator", ["bob\x00", "mallory"])
+def test_an_operator_field_is_ignored_by_cancel(client, database, operator):
     command_id = gen_command(database)
 
     response = client.post(f"/ui/telecommands/{command_id}/cancel", headers=HTMX,
-                           data={"operator": "bob\x00"})
+                           data={"operator": operator})
 
-    assert response.status_code == 422 and "printable characters" in response.text
-    assert client.get(f"/api/telecommands/{command_id}").get_json()["status"] == "READY"
+    assert response.status_code == 200
+    history = client.get(f"/api/telecommands/{command_id}").get_json()["history"]
+    assert history[-1]["actor"] == "operator"
 
 
 def test_an_unusable_operator_cookie_is_ignored(client, database):
@@ -226,13 +266,37 @@ def test_an_unusable_operator_cookie_is_ignored(client, database):
 
 
 def test_a_streamed_form_over_the_limit_is_413_and_stores_nothing(client, database):
-    form = b"operator=ann&target=spacecraft&command_name=PING&pad=" + b"x" * (64 * 1024)
+    form = b"target=spacecraft&command_name=PING&pad=" + b"x" * (64 * 1024)
 
     response = client.post("/ui/telecommands", input_stream=io.BytesIO(form),
                            content_type="application/x-www-form-urlencoded", **STREAMED)
 
     assert_error(response, 413, "payload_too_large")
     assert stored(database) == (0, 0)
+
+
+def test_a_streamed_form_over_the_limit_with_its_token_inside_is_413(client, database):
+    # A browser's form carries the CSRF token in the body, not in a header: the guard must
+    # not read a truncated form and let it through.
+    csrf = client.environ_base.pop("HTTP_X_CSRF_TOKEN")
+    form = (f"csrf_token={csrf}&target=spacecraft&command_name=PING&pad=".encode()
+            + b"x" * (64 * 1024))
+
+    response = client.post("/ui/telecommands", input_stream=io.BytesIO(form),
+                           content_type="application/x-www-form-urlencoded", **STREAMED)
+
+    assert_error(response, 413, "payload_too_large")
+    assert stored(database) == (0, 0)
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout"])
+def test_a_streamed_sign_in_form_over_the_limit_is_413(anonymous, path):
+    form = b"username=ann&password=" + b"x" * (64 * 1024)
+
+    response = anonymous.post(path, input_stream=io.BytesIO(form),
+                              content_type="application/x-www-form-urlencoded", **STREAMED)
+
+    assert_error(response, 413, "payload_too_large")
 
 
 class _BrokenChunks(io.BytesIO):
@@ -248,6 +312,8 @@ class _BrokenChunks(io.BytesIO):
 @pytest.mark.parametrize("path, content_type", [
     ("/api/telecommands", "application/json"),
     ("/ui/telecommands", "application/x-www-form-urlencoded"),
+    ("/login", "application/x-www-form-urlencoded"),
+    ("/logout", "application/x-www-form-urlencoded"),
 ])
 def test_a_body_the_server_cannot_read_is_400(client, database, path, content_type):
     response = client.post(path, input_stream=_BrokenChunks(), content_type=content_type,

@@ -61,7 +61,7 @@ def row_html(html: str, command_id) -> str:
 
 
 def send(client, *, htmx: bool = True, **fields):
-    data = {"operator": "ann", "target": "spacecraft", **fields}
+    data = {"target": "spacecraft", **fields}
     return client.post("/ui/telecommands", data=data, headers=HTMX if htmx else {})
 
 
@@ -72,7 +72,8 @@ def test_page_renders_send_form_with_the_catalog_commands(client):
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.text
-    assert 'id="send-form"' in html and 'name="operator"' in html
+    assert 'id="send-form"' in html
+    assert not re.search(r'<input[^>]*name="operator"', html)  # the session says who sends
     assert '<option value="spacecraft" selected>' in html
     for name in ("PING", "SET_HEATER", "ADJUST_ATTITUDE", "CAPTURE_IMAGE", "DEPLOY_SOLAR_ARRAY",
                  "REBOOT"):
@@ -162,7 +163,7 @@ def test_submitting_a_valid_form_creates_a_ready_command(client, database):
     assert response.headers["HX-Trigger"] == "queue-refresh"
     [command] = commands(database)
     assert (command.command_name, command.status, command.args, command.operator) == \
-        ("SET_HEATER", "READY", {"on": True}, "ann")
+        ("SET_HEATER", "READY", {"on": True}, "operator")  # the signed-in user
     assert f'data-command-id="{command.id}"' in response.text
     assert 'hx-swap-oob="afterbegin:#queue-body"' in response.text  # the row shows at once
     assert rows(response.text) == {str(command.id): "READY"}
@@ -220,10 +221,13 @@ def test_confirmation_is_not_kept_for_the_next_command(client):
     assert re.search(r'<input type="checkbox" id="confirm" name="confirm" value="yes"\s*>', html)
 
 
-def test_operator_name_is_required(client, database):
-    response = send(client, operator="   ", command_name="PING")
-    assert response.status_code == 422 and "Enter your name" in response.text
-    assert count(database) == 0
+def test_the_sender_is_the_signed_in_user_whatever_the_form_says(client, database):
+    response = send(client, operator="mallory", command_name="PING")
+    assert response.status_code == 201
+    [command] = commands(database)
+    assert command.operator == "operator"
+    history = client.get(f"/api/telecommands/{command.id}").get_json()["history"]
+    assert [h["actor"] for h in history] == ["operator"]
 
 
 def test_unknown_target_or_command_is_refused(client, database):
@@ -233,9 +237,10 @@ def test_unknown_target_or_command_is_refused(client, database):
     assert count(database) == 0
 
 
-def test_operator_name_is_remembered_for_the_next_visit(client):
-    send(client, operator="Grace", command_name="PING")
-    assert 'value="Grace"' in client.get("/").text
+def test_no_operator_cookie_is_set_any_more(client):
+    response = send(client, command_name="PING")
+    assert response.status_code == 201 and "Set-Cookie" not in response.headers
+    assert 'id="operator"' not in client.get("/").text
 
 
 def test_form_works_without_javascript(client, database):
@@ -249,7 +254,7 @@ def test_form_works_without_javascript(client, database):
 
 def test_form_post_from_another_site_is_refused(client, database):
     def post(**headers):
-        data = {"operator": "x", "target": "spacecraft", "command_name": "PING"}
+        data = {"target": "spacecraft", "command_name": "PING"}
         return client.post("/ui/telecommands", data=data, headers=headers)
 
     assert post(Origin="http://evil.example", **HTMX).status_code == 403
@@ -300,8 +305,7 @@ def test_empty_queue_says_so(client):
 
 def test_cancel_via_the_form_cancels_and_a_second_cancel_shows_the_conflict(client, database):
     command_id = issue(database)
-    response = client.post(f"/ui/telecommands/{command_id}/cancel", data={"operator": "bob"},
-                           headers=HTMX)
+    response = client.post(f"/ui/telecommands/{command_id}/cancel", headers=HTMX)
     assert response.status_code == 200
     assert rows(response.text) == {str(command_id): "CANCELLED"}
     assert 'data-action="cancel"' not in response.text
@@ -309,15 +313,14 @@ def test_cancel_via_the_form_cancels_and_a_second_cancel_shows_the_conflict(clie
     [command] = commands(database)
     assert command.status == "CANCELLED"
 
-    again = client.post(f"/ui/telecommands/{command_id}/cancel", data={"operator": "bob"},
-                        headers=HTMX)
+    again = client.post(f"/ui/telecommands/{command_id}/cancel", headers=HTMX)
     assert again.status_code == 409
     assert "command is CANCELLED; only READY commands can be cancelled" in again.text
     assert rows(again.text) == {str(command_id): "CANCELLED"}
 
     history = client.get(f"/api/telecommands/{command_id}").get_json()["history"]
     assert [(h["to_status"], h["actor"]) for h in history] == \
-        [("READY", "ann"), ("CANCELLED", "bob")]
+        [("READY", "ann"), ("CANCELLED", "operator")]  # the signed-in user cancelled
 
 
 def test_cancel_after_transmission_is_refused(client, database):

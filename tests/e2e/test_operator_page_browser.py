@@ -1,18 +1,14 @@
 """The operator page in headless Chromium against the real services: sign in, send, watch,
 cancel, sign out; a viewer's read-only page; and no Content-Security-Policy violation anywhere.
 
-Users are made the way an administrator would, with ``mc-users create --password-stdin``
-against the run's database, and sign in through the real /login form.
+Users are made the way an administrator would (the harness's first admin creates them over the
+API) and sign in through the real /login form.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,9 +16,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from .accounts import Account
+
 pytestmark = pytest.mark.browser
 
-MC_USERS = str(Path(sys.executable).parent / "mc-users")
 SCREENSHOTS = Path("/tmp")
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,23 +58,11 @@ def browser():
         browser.close()
 
 
-@dataclass(frozen=True)
-class Account:
-    username: str
-    password: str
-
-
 @pytest.fixture
-def accounts(database) -> dict[str, Account]:
-    """An operator and a viewer, created with mc-users in the database the services use."""
-    made = {}
-    for role in ("operator", "viewer"):
-        account = Account(f"e2e-{role}", secrets.token_urlsafe(18))
-        subprocess.run([MC_USERS, "--database-url", database.url, "create", account.username,
-                        "--role", role, "--password-stdin"], input=account.password + "\n",
-                       text=True, check=True, capture_output=True, timeout=60)
-        made[role] = account
-    return made
+def accounts(users) -> dict[str, Account]:
+    """The operator and the viewer that the harness signs up when ground starts (the first
+    admin creates them over the API, as an administrator would)."""
+    return users
 
 
 class CspWatch:
@@ -167,7 +152,7 @@ def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_fa
     system = system_factory(max_transmit_delay_s=1, max_stage_delay_s=0.5)
     open_console(page, system, accounts["operator"])
     signed_in = page.locator("#signed-in")
-    assert signed_in.get_attribute("data-username") == "e2e-operator"
+    assert signed_in.get_attribute("data-username") == accounts["operator"].username
     assert signed_in.get_attribute("data-role") == "operator"
 
     command_id = send(page, "SET_HEATER", tick=("on",))
@@ -189,7 +174,7 @@ def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_fa
     page.wait_for_selector("#history")
     assert page.locator("#history [data-to-status]").evaluate_all(
         "items => items.map(i => i.dataset.toStatus)") == PROGRESSION
-    assert page.locator("#history .actor").first.inner_text() == "e2e-operator"
+    assert page.locator("#history .actor").first.inner_text() == accounts["operator"].username
     page.screenshot(path=str(SCREENSHOTS / "page-operator-detail.png"), full_page=True)
 
 
@@ -263,12 +248,12 @@ def test_the_login_page_refuses_a_wrong_password_and_keeps_the_name(system_facto
     system = system_factory(services=("ground",))
     page.goto(f"{system.ground_url}/login")
     page.screenshot(path=str(SCREENSHOTS / "page-login.png"), full_page=True)
-    page.fill("#username", "e2e-operator")
+    page.fill("#username", accounts["operator"].username)
     page.fill("#password", "not the password")
     page.click("#sign-in")
     page.wait_for_selector("#login-error")
     assert page.locator("#login-error").inner_text() == "Wrong username or password."
-    assert page.input_value("#username") == "e2e-operator"
+    assert page.input_value("#username") == accounts["operator"].username
     assert page.input_value("#password") == ""
     assert page.evaluate("document.cookie") == ""  # nothing readable by scripts
     page.screenshot(path=str(SCREENSHOTS / "page-login-refused.png"), full_page=True)

@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
 
+from argon2 import PasswordHasher
+
+from mission_control import passwords
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
 from mission_control.migrate import upgrade
@@ -120,3 +123,11 @@ def database(_session_database):
     """The run's database of one backend, emptied before the test."""
     reset_database(_session_database)
     return _session_database
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch):
+    """Cheap argon2 parameters, for tests that hash many passwords and do not measure hashing
+    (the fuzzers' generated users and sign-ins); the services keep argon2-cffi's defaults."""
+    monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=64,
+                                                            parallelism=1))

@@ -38,7 +38,8 @@ def _is_uuid(value: object) -> bool:
 
 @schema.parametrize()
 @fuzz_settings(max_examples=100)
-def test_ground_answers_match_its_openapi_document(case, app, database, existing_command):
+def test_ground_answers_match_its_openapi_document(case, app, database, existing_command,
+                                                   fast_hashing):
     point_body_at(case, {"target": SPACECRAFT_TARGET_ID, "module_id": None})
     if is_positive(case) and _is_uuid((case.path_parameters or {}).get("command_id")):
         case.path_parameters["command_id"] = existing_command

@@ -7,11 +7,9 @@ import itertools
 from typing import Any, Callable
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mission_control import passwords
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.testing import token_for
@@ -118,8 +116,3 @@ def registry(client: FlaskClient) -> Registry:
     return Registry(client)
 
 
-@pytest.fixture
-def fast_hashing(monkeypatch):
-    """Cheap argon2 parameters, for tests that hash many secrets and do not measure hashing."""
-    monkeypatch.setattr(passwords, "hasher", PasswordHasher(time_cost=1, memory_cost=64,
-                                                            parallelism=1))

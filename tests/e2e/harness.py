@@ -48,10 +48,14 @@ class System:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
+    sign_up_url: str | None = None  # ground's or registry-api's, when the system runs one
 
     @property
     def users(self) -> dict[str, Account]:
-        """The run's users by role (admin, operator, viewer): name, password, token."""
+        """The run's users by role (admin, operator, viewer): name, password, token. They are
+        signed up on first need (sign-ups cost several argon2 hashes; many tests need none)."""
+        if self.sign_up_url and self.credentials.users["admin"].token is None:
+            sign_up(self.sign_up_url, self.credentials)
         return self.credentials.users
 
     def token(self, role: str = "operator") -> str:
@@ -178,8 +182,8 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
             if name in services:
                 system.wait_healthy(url)
         if "ground" in services or "registry-api" in services:
-            sign_up(system.ground_url if "ground" in services else system.registry_url,
-                    credentials)
+            system.sign_up_url = system.ground_url if "ground" in services else \
+                system.registry_url
     except Exception:
         system.stop_all()
         raise

@@ -99,6 +99,7 @@ def page(browser, csp):
 
 def sign_in(page, system, account: Account) -> None:
     """Sign in through the form, as a person would, and land on the console."""
+    assert system.users[account.role] is account  # the harness signs the users up first
     page.goto(f"{system.ground_url}/")
     page.wait_for_url("**/login?next=/")
     page.fill("#username", account.username)
@@ -232,13 +233,10 @@ def test_page_requests_nothing_but_its_own_server(system_factory, browser, accou
 # --- signing in and out, and a viewer's page ------------------------------------------------
 
 def issue_by_api(system, account: Account, command_name: str = "PING") -> str:
-    """A command sent through the API with the account's own bearer token."""
-    token = requests.post(f"{system.ground_url}/api/auth/tokens", timeout=10, json={
-        "username": account.username, "password": account.password, "label": "e2e"})
-    assert token.status_code == 201, token.text
+    """Issue a command over the API as ``account`` (with its bearer token); return its id."""
     response = requests.post(f"{system.ground_url}/api/telecommands", timeout=10,
                              json={"command_name": command_name},
-                             headers={"Authorization": f"Bearer {token.json()['token']}"})
+                             headers=system.headers(account.role))
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -246,6 +244,7 @@ def issue_by_api(system, account: Account, command_name: str = "PING") -> str:
 def test_the_login_page_refuses_a_wrong_password_and_keeps_the_name(system_factory, page,
                                                                      accounts):
     system = system_factory(services=("ground",))
+    assert system.users["operator"] is accounts["operator"]  # exists: only the password is wrong
     page.goto(f"{system.ground_url}/login")
     page.screenshot(path=str(SCREENSHOTS / "page-login.png"), full_page=True)
     page.fill("#username", accounts["operator"].username)

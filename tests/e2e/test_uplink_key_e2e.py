@@ -66,9 +66,12 @@ def test_a_command_sender_with_a_wrong_key_fails_nothing(database, system_factor
             response = http.post(f"{system.ground_url}/api/telecommands",
                                  json={"command_name": "PING"}, timeout=10)
             assert response.status_code == 201
-    wait_for(lambda: system.log("wrong-key").count("uplink refused the key") >= 3, timeout=30,
-             message="the refusal logged again and again")
-    assert set(statuses(database)) == {"TRANSMITTED"} and stored(database) == 0
+    # Each command waits out its random transmit delay first, so the refusals of the first
+    # ones can be logged while the last is still READY: wait for both.
+    wait_for(lambda: system.log("wrong-key").count("uplink refused the key") >= 3
+             and set(statuses(database)) == {"TRANSMITTED"}, timeout=30,
+             message="every command sent and its refusal logged again and again")
+    assert stored(database) == 0
     system.stop("wrong-key")
 
     system.start("command-sender")

@@ -159,3 +159,35 @@ def sign_in_client(client, database: Database, username: str, role: str) -> None
     client.set_cookie(authweb.SESSION_COOKIE, session_secret)
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     client.environ_base["HTTP_X_CSRF_TOKEN"] = csrf
+
+
+CALLER_ROLES = {"viewer": 0, "operator": 1, "admin": 2}  # ranks of the living callers' roles
+DEAD_CALLERS = ("revoked", "expired", "disabled")
+
+
+def caller_token(database: Database, caller: str) -> tuple[str | None, str]:
+    """(token, username) of a kind of caller for role matrices: "nobody" (no token), a role
+    ("viewer", "operator", "admin"), or a dead token ("revoked", "expired", or "disabled" for
+    a disabled user's). A dead token belongs to an admin, so only its deadness can explain
+    the refusal."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from mission_control.auth import hash_token
+    from mission_control.auth_models import ApiToken, User
+
+    if caller == "nobody":
+        return None, "nobody"
+    name = f"{caller}-user"
+    token = token_for(database, name, caller if caller in CALLER_ROLES else "admin")
+    this_token = ApiToken.token_hash == hash_token(token)
+    with database.transaction() as session:
+        if caller == "revoked":
+            session.execute(update(ApiToken).where(this_token).values(revoked_at=utcnow()))
+        elif caller == "expired":
+            session.execute(update(ApiToken).where(this_token)
+                            .values(expires_at=utcnow() - timedelta(seconds=1)))
+        elif caller == "disabled":
+            session.execute(update(User).where(User.username == name).values(disabled=True))
+    return token, name

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from mission_control.auth import hash_token
 from mission_control.auth_models import ApiToken, User
-from mission_control.testing import add_user, assert_error, gen_command, token_for
-from mission_control.timeutil import utcnow
+from mission_control.testing import (
+    CALLER_ROLES, add_user, assert_error, caller_token, gen_command, token_for,
+)
 
 _names = itertools.count()
 
@@ -56,27 +56,7 @@ ROUTES = [
 ]
 OPEN = {("POST", "/api/auth/tokens")}  # signs in: checks the password itself
 CALLERS = ["nobody", "viewer", "operator", "admin", "revoked", "expired", "disabled"]
-RANK = {"viewer": 0, "operator": 1, "admin": 2}
-
-
-def _token(database, caller: str) -> tuple[str | None, str]:
-    """(token, username) of a caller kind; a dead token belongs to an admin, so only its
-    deadness can explain the refusal."""
-    if caller == "nobody":
-        return None, "nobody"
-    role = caller if caller in RANK else "admin"
-    name = f"{caller}-user"
-    token = token_for(database, name, role)
-    with database.transaction() as session:
-        if caller == "revoked":
-            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .values(revoked_at=utcnow()))
-        elif caller == "expired":
-            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .values(expires_at=utcnow() - timedelta(seconds=1)))
-        elif caller == "disabled":
-            session.execute(update(User).where(User.username == name).values(disabled=True))
-    return token, name
+RANK = CALLER_ROLES
 
 
 def _expected(caller: str, needed: str, success: int) -> int:
@@ -90,7 +70,7 @@ def _expected(caller: str, needed: str, success: int) -> int:
                          ids=[f"{m} {r}" for m, r, *_ in ROUTES])
 def test_each_route_answers_each_caller_as_specified(app, database, caller, method, rule,
                                                      needed, success, path_args, body):
-    token, name = _token(database, caller)
+    token, name = caller_token(database, caller)
     path = rule
     for key, value in (path_args(database, name) if path_args else {}).items():
         path = path.replace(f"<{key}>", str(value))
@@ -120,7 +100,7 @@ def test_no_api_route_escapes_the_matrix(app):
 
 
 def test_a_refused_write_leaves_nothing_behind(app, database):
-    viewer, _ = _token(database, "viewer")
+    viewer, _ = caller_token(database, "viewer")
     command_id = gen_command(database)
 
     for method, path, body in (("POST", "/api/telecommands", {"command_name": "PING"}),

@@ -10,18 +10,18 @@ so no route escapes it.
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from mission_control import keys
 from mission_control.auth import hash_token
-from mission_control.auth_models import ApiToken, User
+from mission_control.auth_models import ApiToken
 from mission_control.registry_models import RegistryEvent
-from mission_control.testing import add_user, assert_error, bearer, token_for
-from mission_control.timeutil import utcnow
+from mission_control.testing import (
+    CALLER_ROLES, add_user, assert_error, bearer, caller_token, token_for,
+)
 from registry_api.resources import RESOURCES
 
 from .conftest import PREFIX, Registry, required_fields
@@ -100,29 +100,14 @@ ROUTES: list[Route] = [route for path in RESOURCES for route in _resource_routes
 SERVICE_ROUTES = {("POST", f"{PREFIX}/robots/<item_id>/verify-password")}  # take the UPLINK_KEY
 OPEN = {("POST", "/api/auth/tokens")}  # signs in: checks the password itself
 CALLERS = ["nobody", "viewer", "operator", "admin", "revoked", "expired", "disabled", "uplink"]
-RANK = {"viewer": 0, "operator": 1, "admin": 2}
+RANK = CALLER_ROLES
 
 
 def _token(app, database, caller: str) -> tuple[str | None, str]:
-    """(token, username) of a caller kind; a dead token belongs to an admin, so only its
-    deadness can explain the refusal."""
-    if caller == "nobody":
-        return None, "nobody"
+    """(token, username) of a caller kind: testing.caller_token's, or the UPLINK_KEY."""
     if caller == "uplink":
         return keys.uplink_key(app.extensions["settings"]), "uplink"
-    role = caller if caller in RANK else "admin"
-    name = f"{caller}-user"
-    token = token_for(database, name, role)
-    with database.transaction() as session:
-        if caller == "revoked":
-            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .values(revoked_at=utcnow()))
-        elif caller == "expired":
-            session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                            .values(expires_at=utcnow() - timedelta(seconds=1)))
-        elif caller == "disabled":
-            session.execute(update(User).where(User.username == name).values(disabled=True))
-    return token, name
+    return caller_token(database, caller)
 
 
 def _expected(caller: str, method: str, rule: str, needed: str, success: int) -> int:

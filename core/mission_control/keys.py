@@ -50,10 +50,16 @@ def stored_or_new(path: Path) -> str:
     return value
 
 
+_read: dict[Path, str] = {}  # a process reads each key file once (CSRF tokens need it often)
+
+
 def _secret(configured, var_dir: Path, filename: str) -> str:
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
-    return stored_or_new(var_dir / filename)
+    path = var_dir / filename
+    if path not in _read:
+        _read[path] = stored_or_new(path)
+    return _read[path]
 
 
 def uplink_key(settings: Settings) -> str:

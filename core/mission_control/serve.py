@@ -29,9 +29,11 @@ SERVICES = {
 }
 
 
-def bind_address(url: str) -> str:
+def bind_address(url: str, listen_host: str = "") -> str:
+    """host:port to listen on: the URL's port, on LISTEN_HOST or else the URL's host."""
     parts = urlsplit(url)
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+    host = listen_host or parts.hostname or "127.0.0.1"
+    return f"[{host}]:{parts.port or 80}" if ":" in host else f"{host}:{parts.port or 80}"
 
 
 def addresses(settings) -> str:
@@ -115,7 +117,7 @@ def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
     """How gunicorn runs ``service``: where it binds, how many workers and threads."""
     _, url_setting = SERVICES[service]
     return {
-        "bind": bind_address(getattr(settings, url_setting)),
+        "bind": bind_address(getattr(settings, url_setting), settings.listen_host),
         "workers": settings.web_concurrency,
         "worker_class": "gthread",
         "threads": settings.web_threads,

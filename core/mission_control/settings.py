@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,14 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     log_level: str = "INFO"
+    # "text": one line per event; "json": one JSON object per line (docs/observability.md)
+    log_format: Literal["text", "json"] = "text"
+    # Where web services listen: empty means the host of their own URL (GROUND_URL for
+    # ground, ...); 0.0.0.0 in a container, whose URL names the service, not an interface.
+    listen_host: str = ""
+    # The command-sender's /metrics and /health port (0: none). Web services serve /metrics
+    # on their own port.
+    metrics_port: int = Field(9100, ge=0, le=65535)
 
     # Identity (docs/security.md). Secrets left unset are generated into var_dir on first use
     # and read from there by every service of the checkout; the admin password only by

@@ -13,6 +13,8 @@ from mission_control.settings import Settings
 def test_each_service_binds_where_its_url_says():
     assert bind_address("http://127.0.0.1:5001") == "127.0.0.1:5001"
     assert bind_address("http://0.0.0.0:8080/") == "0.0.0.0:8080"
+    assert bind_address("http://ground:5000", "0.0.0.0") == "0.0.0.0:5000"
+    assert bind_address("http://127.0.0.1:5000", "::") == "[::]:5000"
 
 
 def test_start_up_banner_names_every_address_and_hides_the_database_password():

@@ -7,6 +7,7 @@ import signal
 from mission_control.logs import configure_logging
 from mission_control.settings import get_settings
 
+from . import monitoring
 from .worker import Worker
 
 
@@ -16,6 +17,7 @@ def main() -> None:
     worker = Worker(settings)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
+    monitoring.serve(worker)  # /metrics and /health on METRICS_PORT
     worker.run()
 
 

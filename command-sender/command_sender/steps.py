@@ -20,6 +20,7 @@ from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
 from .claims import Claimed
+from .monitoring import uplink_errors
 from .uplink import KeyRefused, PermanentError, TargetReport, TransientError, Uplink
 
 log = logging.getLogger("command_sender")
@@ -69,6 +70,7 @@ class Steps:
                     f"no uplink for target {command.target_id!r} (kind {command.target_kind!r})"))
             else:
                 groups[(base_url, command.status)].append(command)
+        uplink_errors("unroutable", len(unroutable))
         batches = []
         for (base_url, status), group in groups.items():
             batches.extend(Batch(base_url, status, chunk) for chunk in self.chunks(group))
@@ -96,26 +98,35 @@ class Steps:
         return self._ask(batch)
 
     def _send(self, batch: Batch) -> list[Outcome]:
+        count = len(batch.commands)
         try:
             answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands])
         except KeyRefused:
+            uplink_errors("key_refused", count)
             return [self.wait_for_key(c) for c in batch.commands]
         except TransientError as error:
+            uplink_errors("transient", count)
             return [self.retry_or_fail(c, f"no acknowledgement: {error}") for c in batch.commands]
         except PermanentError as error:
+            uplink_errors("permanent", count)
             return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
+        uplink_errors("permanent", sum(answer is not None for answer in answers.values()))
         return [Outcome(c, Status.ACKNOWLEDGED, next_step_at=self._stage_due())
                 if answers[str(c.id)] is None else Outcome(c, Status.FAILED, answers[str(c.id)])
                 for c in batch.commands]
 
     def _ask(self, batch: Batch) -> list[Outcome]:
+        count = len(batch.commands)
         try:
             reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands])
         except KeyRefused:
+            uplink_errors("key_refused", count)
             return [self.wait_for_key(c) for c in batch.commands]
         except TransientError as error:
+            uplink_errors("transient", count)
             return [self.retry_or_fail(c, f"lost contact: {error}") for c in batch.commands]
         except PermanentError as error:
+            uplink_errors("permanent", count)
             return [Outcome(c, Status.FAILED, str(error)) for c in batch.commands]
         return [self._after_report(c, reports[str(c.id)]) for c in batch.commands]
 

@@ -43,7 +43,7 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
-from . import claims
+from . import claims, monitoring
 from .claims import Claimed
 from .stats import Stats
 from .steps import Batch, Outcome, Steps
@@ -80,6 +80,7 @@ class Worker:
         self._closed = False
         self._next_beat = 0.0  # monotonic time of the next heartbeat
         self._next_take_over = 0.0  # monotonic time of the next look for expired leases
+        self.last_pass_ok: float | None = None  # monotonic time of the last good pass (/health)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -131,6 +132,8 @@ class Worker:
             log.exception("worker %s: database pass failed; retrying", self.worker_id)
             self.stop_requested.wait(min(self.settings.poll_interval_s, 5))
             return False, None
+        self.last_pass_ok = time.monotonic()
+        monitoring.picked_up(claimed, transmitted, utcnow())
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S
         if take_over and room:

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from . import throttle
+from . import metrics, throttle
 from .auth_models import ApiToken, User
 from .db import Database
-from .passwords import verify_password
+from .passwords import HashingBusy, verify_password
 from .timeutil import UTCDateTime, isoformat, utcnow
 from .token_cache import TokenCache
 
@@ -33,6 +33,17 @@ LOGIN_SCOPE = "login"
 API, SESSION = "api", "session"  # the kinds of token
 MAX_TOKEN_TTL_S = 10 * 365 * 24 * 3600
 recent = TokenCache()  # identities of tokens seen lately, in this process
+REFUSAL_REASONS = ("bad_credentials", "disabled", "throttled", "busy", "malformed")
+LOGINS_REFUSED = metrics.counter(
+    "mc_logins_refused_total", "Password sign-ins refused, by reason: " +
+    ", ".join(REFUSAL_REASONS), ["reason"])
+for _reason in REFUSAL_REASONS:  # every reason shows, at 0 until it happens
+    LOGINS_REFUSED.labels(_reason)
+
+
+def login_refused(reason: str) -> None:
+    """Count a refused password sign-in (``mc_logins_refused_total``)."""
+    LOGINS_REFUSED.labels(reason).inc()
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -112,14 +123,24 @@ def sign_in(database: Database, username: str, password: str) -> Any:
     such user exists, so the time taken does not tell whether the name exists either.
     """
     subject = throttle.subject_of(username)
-    throttle.check(database, LOGIN_SCOPE, subject)
+    try:
+        throttle.check(database, LOGIN_SCOPE, subject)
+    except throttle.Throttled:
+        login_refused("throttled")
+        raise
     with database.autocommit() as connection:
         user = connection.execute(
             select(User.id, User.username, User.role, User.password_hash, User.disabled)
             .where(User.username_key == username.casefold())).first()
     stored = user.password_hash if user is not None else None
-    if not verify_password(stored, password) or user is None or user.disabled:
+    try:
+        matches = verify_password(stored, password)
+    except HashingBusy:
+        login_refused("busy")
+        raise
+    if not matches or user is None or user.disabled:
         throttle.record_failure(database, LOGIN_SCOPE, subject)
+        login_refused("disabled" if matches and user is not None else "bad_credentials")
         raise LoginRefused("wrong username or password")
     throttle.clear(database, LOGIN_SCOPE, subject)
     return user

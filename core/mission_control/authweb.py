@@ -1,9 +1,10 @@
 """Authentication and roles for a Flask service: one guard before every request.
 
-Every endpoint needs a signed-in caller unless it is public (/health, /openapi.json, /docs and
-its assets, static files, and views marked ``@public`` such as the sign-in routes). The role it
-needs is what the view declares with ``@requires(role)``, else ``viewer`` for reads (GET, HEAD,
-OPTIONS) and ``admin`` for anything else: a write nobody thought about is an admin's.
+Every endpoint needs a signed-in caller unless it is public (/health, /metrics, /openapi.json,
+/docs and its assets, static files, and views marked ``@public`` such as the sign-in routes).
+The role it needs is what the view declares with ``@requires(role)``, else ``viewer`` for
+reads (GET, HEAD, OPTIONS) and ``admin`` for anything else: a write nobody thought about is an
+admin's.
 
 API calls sign in with ``Authorization: Bearer <token>``: without a usable one they get 401
 JSON with ``WWW-Authenticate: Bearer``; with too small a role, 403 naming the role needed.
@@ -28,7 +29,7 @@ from .auth import Identity
 from .web import error_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_BLUEPRINTS = frozenset({"health", "docs"})
+PUBLIC_BLUEPRINTS = frozenset({"health", "docs", "metrics"})
 SESSION_COOKIE = "mc_session"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 

@@ -1,6 +1,7 @@
 """The telecommand lifecycle applied to rows: status changes as conditional updates.
 
-Which status may follow which is ``status.ALLOWED``; this module makes the changes.
+Which status may follow which is ``status.ALLOWED``; this module makes the changes, and
+counts them (``mc_telecommand_transitions_total``) once their transaction has committed.
 
 Every change is one conditional UPDATE (``WHERE id = :id AND status = :expected``) plus a
 history row, in the caller's transaction. Two actors racing on the same command (an operator
@@ -12,15 +13,45 @@ and PostgreSQL alike because it relies on nothing but the atomicity of a single 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
+from . import metrics
 from .models import Telecommand, TelecommandHistory
-from .status import FINAL, IllegalTransition, Status, can_transition
+from .status import ALLOWED, FINAL, IllegalTransition, Status, can_transition
 from .timeutil import utcnow
+
+CREATED = "NONE"  # the from_status label of a command's creation (no status -> READY)
+TRANSITIONS = metrics.counter(
+    "mc_telecommand_transitions_total",
+    "Telecommand status changes committed, by from and to status (from NONE: created)",
+    ["from_status", "to_status"])
+_PENDING = "mc_transitions"  # session.info key: changes made, counted when they commit
+for _from, _following in {None: {Status.READY}, **ALLOWED}.items():  # every pair shows, at 0
+    for _to in _following:
+        TRANSITIONS.labels(_from.value if _from else CREATED, _to.value)
+
+
+def _count(session: Session, from_status: str, to_status: str, how_many: int) -> None:
+    pending = session.info.setdefault(_PENDING, Counter())
+    pending[(from_status, to_status)] += how_many
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: the transaction may still roll back
+        return
+    for (from_status, to_status), how_many in session.info.pop(_PENDING, {}).items():
+        TRANSITIONS.labels(from_status, to_status).inc(how_many)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():  # (no transition is made inside a savepoint)
+        session.info.pop(_PENDING, None)  # nothing changed after all
 
 
 def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=None) -> None:
@@ -28,6 +59,7 @@ def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=N
     session.execute(insert(TelecommandHistory.__table__), {
         "telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
         "at": at or utcnow(), "actor": actor, "reason": None})
+    _count(session, CREATED, Status.READY.value, 1)
 
 
 def transition(
@@ -108,6 +140,7 @@ def transition_many(
     session.execute(insert(TelecommandHistory.__table__), [
         {"telecommand_id": cid, "from_status": from_status.value, "to_status": to_status.value,
          "at": now, "actor": actor, "reason": reasons[cid]} for cid in won])
+    _count(session, from_status.value, to_status.value, len(won))
     return won
 
 

@@ -16,8 +16,8 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
+from . import metrics_dir
 from .db import database_address
-from .users import ADMIN_PASSWORD_FILE
 from .settings import Settings, get_settings
 
 _GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
@@ -38,10 +38,14 @@ def bind_address(url: str, listen_host: str = "") -> str:
 
 def addresses(settings) -> str:
     """What `make run` prints first: where to point a browser or curl."""
+    from .users import ADMIN_PASSWORD_FILE  # not at import: it imports prometheus_client
+
     lines = ["Mission Control is starting (Ctrl-C stops every service):"]
     for service, (_, setting) in SERVICES.items():
         lines.append(f"  {service:<14} {getattr(settings, setting)}")
-    lines.append(f"  {'command-sender':<14} (worker, no port)")
+    worker = (f"(worker) metrics: http://{settings.listen_host or '127.0.0.1'}:"
+              f"{settings.metrics_port}/metrics" if settings.metrics_port else "(worker, no port)")
+    lines.append(f"  {'command-sender':<14} {worker}")
     lines.append(f"  operator page  {settings.ground_url}/   API docs: {settings.ground_url}/docs")
     lines.append(f"  database       {database_address(settings.database_url)}")
     password_file = settings.var_dir / ADMIN_PASSWORD_FILE
@@ -110,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     if options.service is None:
         parser.error("name a service")
     factory, _ = SERVICES[options.service]
+    metrics_dir.prepare(options.service)  # before anything imports prometheus_client
     _Gunicorn(factory, gunicorn_options(options.service, get_settings())).run()
 
 
@@ -128,6 +133,8 @@ def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
         "graceful_timeout": 10,
         "post_worker_init": start_background_tasks,
         "worker_exit": stop_background_tasks,
+        "child_exit": metrics_dir.mark_worker_dead,  # /metrics: multiprocess mode
+        "on_exit": metrics_dir.remove,
         # gunicorn answers a request line over 4 KiB with an HTML 414; 0 lets lines up to its
         # hard cap of 1 MiB through to the app, which answers a bad query with a JSON 4xx.
         "limit_request_line": 0,

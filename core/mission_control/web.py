@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from . import headers, hosts
+from . import headers, hosts, metrics
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
@@ -233,6 +233,7 @@ def service_app(import_name: str, service: str, settings: Settings | None,
     register_error_handlers(app)
     hosts.install(app, settings)  # first of all before_request functions: before the guard
     headers.install(app)
+    metrics.install(app, service)  # times every request; GET /metrics
     app.register_blueprint(health_blueprint(lambda: database, service))
     app.register_blueprint(docs_blueprint(document, title))
     return app

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mission_control import auth_api
+from mission_control import auth_api, metrics
 from mission_control.authweb import protect
 from mission_control.db import Database
 from mission_control.settings import Settings
+from mission_control.status import Status
 from mission_control.web import service_app
 
-from . import api, filters, pages, signin
+from . import api, filters, pages, signin, telecommands
 from .openapi import document
 
 
@@ -23,4 +24,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
     protect(app, page_blueprints=("pages",), page_refusal=pages.refusal)
+    database = app.extensions["database"]
+    metrics.add_collector(app, metrics.ScrapedGauge(
+        "mc_telecommands", "Telecommands by status, read from the database at each scrape",
+        "status", lambda: telecommands.counts_by_status(database),
+        always=[status.value for status in Status]))
     return app

@@ -72,6 +72,8 @@ def login_post():
                                 httponly=True, samesite="Lax",
                                 secure=settings.session_cookie_secure)
             return response
+    else:
+        auth.login_refused("malformed")  # empty, too long or unprintable: not even checked
     html = render_template("login.html", next=next_page, error=error, username=username[:200])
     response = Response(html, status)
     if retry_after is not None:

@@ -116,8 +116,8 @@ def test_a_refused_write_leaves_nothing_behind(app, database):
         assert session.scalar(select(User).where(User.username == "x1")) is None
 
 
-@pytest.mark.parametrize("path", ["/health", "/openapi.json", "/docs", "/docs/static/init.js",
-                                  "/static/app.css", "/login"])
+@pytest.mark.parametrize("path", ["/health", "/metrics", "/openapi.json", "/docs",
+                                  "/docs/static/init.js", "/static/app.css", "/login"])
 def test_what_stays_open_without_credentials(anonymous, path):
     assert anonymous.get(path).status_code == 200
 

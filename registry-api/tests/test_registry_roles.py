@@ -171,7 +171,7 @@ def test_a_refused_write_changes_nothing_and_records_no_event(app, database, reg
     assert "refused" not in names
 
 
-@pytest.mark.parametrize("path", ["/health", "/openapi.json", "/docs",
+@pytest.mark.parametrize("path", ["/health", "/metrics", "/openapi.json", "/docs",
                                   "/docs/static/swagger-ui.css"])
 def test_what_stays_open_without_credentials(anonymous, path):
     assert anonymous.get(path).status_code == 200

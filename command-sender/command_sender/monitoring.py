@@ -25,6 +25,8 @@ UPLINK_ERRORS = metrics.counter(
     "key_refused (401), permanent (refused: 4xx), unroutable (no uplink for the target)",
     ["kind"])
 KINDS = ("transient", "key_refused", "permanent", "unroutable")
+for _kind in KINDS:  # every kind shows, at 0 until it happens
+    UPLINK_ERRORS.labels(_kind)
 
 
 def uplink_errors(kind: str, commands: int) -> None:
@@ -54,7 +56,5 @@ def serve(worker):
     """GET /metrics and GET /health on METRICS_PORT (LISTEN_HOST, else 127.0.0.1); None when
     the port is 0 or taken (logged; the worker works on)."""
     settings = worker.settings
-    for kind in KINDS:  # every kind shows, at 0 until it happens
-        UPLINK_ERRORS.labels(kind)
     return metrics.serve(settings.metrics_port, settings.listen_host or "127.0.0.1",
                          health=lambda: health(worker))

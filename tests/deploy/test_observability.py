@@ -12,7 +12,7 @@ import yaml
 from mission_control.serve import SERVICES
 from mission_control.settings import Settings
 
-from .files import APP_SERVICES, ROOT, compose, run, tool
+from .files import APP_SERVICES, PROMTOOL, ROOT, compose, run, tool
 
 PROMETHEUS_YML = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
@@ -30,7 +30,7 @@ HISTOGRAM_PARTS = ("_bucket", "_count", "_sum")
 
 
 def promtool() -> str:
-    return tool("promtool", "prometheus")
+    return tool("promtool", PROMTOOL)
 
 
 def queries() -> list[str]:
@@ -123,7 +123,9 @@ def test_grafana_loads_the_dashboards_folder_compose_mounts():
     (provider,) = providers
     mounts = compose()["services"]["grafana"]["volumes"]
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts
-    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in mounts
+    for kind in ("datasources", "dashboards"):
+        assert (f"./deploy/grafana/provisioning/{kind}:/etc/grafana/provisioning/{kind}:ro"
+                in mounts)
     prometheus = compose()["services"]["prometheus"]
     assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in \
         prometheus["volumes"]

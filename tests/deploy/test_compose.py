@@ -205,6 +205,14 @@ def test_the_host_check_admits_service_names_and_localhost(name, resolved):
                              "127.0.0.1"} <= hosts
 
 
+def test_the_documented_allowed_hosts_for_a_public_stack_keep_the_stack_working():
+    """docs/deployment.md's ALLOWED_HOSTS example replaces the defaults: it must still admit
+    the health checks (127.0.0.1), Prometheus and the e2e suite (the service names)."""
+    (example,) = re.findall(r"`ALLOWED_HOSTS=([^`]+)`", (ROOT / "docs" / "deployment.md").read_text())
+    hosts = allowed_hosts(Settings(allowed_hosts=example))
+    assert {"ground", "registry-api", "spacecraft", "localhost", "127.0.0.1"} <= hosts
+
+
 def test_the_worker_metrics_port_is_the_one_prometheus_and_the_healthcheck_use(resolved):
     worker = Settings(**{k.lower(): v for k, v in resolved["command-sender"]["environment"].items()
                          if v is not None and k in SETTINGS})

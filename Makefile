@@ -38,17 +38,17 @@ clean:
 # -- the docker-compose stack (docs/deployment.md) -------------------------------------------
 # Compose v2 (`docker compose`) when the docker CLI has it, else the standalone docker-compose.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
-PROJECT ?= mission-control
+COMPOSE_PROJECT_NAME ?= mission-control
 PUBLISH_HOST ?= 127.0.0.1
 export PUBLISH_HOST
 # compose-test: its own project (fresh database, removed afterwards) without the override
 # file, so it publishes no port and runs beside the stack of `make up`; short delays.
-TEST_COMPOSE = $(COMPOSE) -p $(PROJECT)-test -f docker-compose.yml --profile test
+TEST_COMPOSE = $(COMPOSE) -p $(COMPOSE_PROJECT_NAME)-test -f docker-compose.yml --profile test
 TEST_DELAYS = MAX_TRANSMIT_DELAY_S=1 MAX_STAGE_DELAY_S=0.5
 
 up:
 	@$(PYTHON) deploy/make_env.py
-	$(COMPOSE) -p $(PROJECT) up -d --build
+	$(COMPOSE) -p $(COMPOSE_PROJECT_NAME) up -d --build
 	@echo "Mission Control runs in containers (make logs follows them; make down stops them):"
 	@echo "  operator page  http://$(PUBLISH_HOST):5000/   API docs: http://$(PUBLISH_HOST):5000/docs"
 	@echo "  registry-api   http://$(PUBLISH_HOST):8000/docs"
@@ -57,10 +57,10 @@ up:
 	@echo "  observability  COMPOSE_PROFILES=observability make up: Grafana http://$(PUBLISH_HOST):3000"
 
 down:
-	$(COMPOSE) -p $(PROJECT) --profile observability --profile test down --remove-orphans
+	$(COMPOSE) -p $(COMPOSE_PROJECT_NAME) --profile observability --profile test down --remove-orphans
 
 logs:
-	$(COMPOSE) -p $(PROJECT) logs --follow --tail=100
+	$(COMPOSE) -p $(COMPOSE_PROJECT_NAME) logs --follow --tail=100
 
 compose-test:
 	@$(PYTHON) deploy/make_env.py

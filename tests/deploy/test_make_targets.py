@@ -42,7 +42,10 @@ def stand_in(bin_dir, name: str, body: str) -> None:
 def make(root, bin_dir, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
                    "CALLS": str(root / "calls.log"), **env}
-    environment.pop("MAKEFLAGS", None)
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "COMPOSE", "COMPOSE_PROJECT_NAME",
+                 "PUBLISH_HOST", "PYTEST_ARGS", "COMPOSE_PROFILES"):
+        if name not in env:
+            environment.pop(name, None)
     return subprocess.run(["make", "--no-print-directory", "-C", str(root), *args],
                           env=environment, capture_output=True, text=True, timeout=60)
 

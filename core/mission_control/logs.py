@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import Any
 
-SERVICE_FORMATS = ("text", "json")
+LOG_FORMATS = ("text", "json")
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                          default=None)
@@ -98,8 +98,8 @@ class LogFormatter(logging.Formatter):
 
     def __init__(self, service: str, log_format: str = "text") -> None:
         super().__init__()
-        if log_format not in SERVICE_FORMATS:
-            raise ValueError(f"log format must be one of {SERVICE_FORMATS}")
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"log format must be one of {LOG_FORMATS}")
         self.service = service
         self.json = log_format == "json"
 

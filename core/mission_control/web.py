@@ -220,8 +220,8 @@ def service_app(import_name: str, service: str, settings: Settings | None,
                 database: Database | None, document: Callable[[], dict[str, Any]],
                 title: str) -> Flask:
     """A Flask app with what every service shares: settings, logging, request ids and access
-    lines, body limit, database, JSON errors, the Host check, security headers, /health and the API docs. The service
-    registers its own blueprints."""
+    lines, body limit, database, JSON errors, the Host check, security headers, /health and
+    the API docs. The service registers its own blueprints."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # under gunicorn; a test runner has its own handlers
         configure_logging(service, settings.log_level, settings.log_format)

@@ -24,7 +24,7 @@ seed: migrate
 
 run: migrate
 	@$(BIN)/python -m mission_control.serve --addresses
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-prefix
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

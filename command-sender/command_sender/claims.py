@@ -42,7 +42,7 @@ TABLE = Telecommand.__table__
 # claim stays one statement on both databases).
 RETURNED = (TABLE.c.id, TABLE.c.status, TABLE.c.target_id, TABLE.c.module_id,
             TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts, TABLE.c.confirmed_by,
-            TABLE.c.transmit_at,
+            TABLE.c.request_id, TABLE.c.transmit_at,
             select(Target.kind).where(Target.id == TABLE.c.target_id)
             .scalar_subquery().label("target_kind"))
 
@@ -60,6 +60,7 @@ class Claimed:
     args: dict[str, Any]
     attempts: int
     confirmed_by: str | None = None  # who confirmed a hazardous command on ground
+    request_id: str | None = None  # the X-Request-ID of the call that created it on ground
     transmit_at: datetime | None = None  # when it was due to go (mc_pickup_latency_seconds)
 
     def uplink_body(self) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
         rows += session.execute(update(TABLE).where(TABLE.c.id.in_(due.scalar_subquery()))
                                 .values(**lease).returning(*RETURNED)).all()
     return [Claimed(r.id, Status(r.status), r.target_id, r.target_kind, r.module_id,
-                    r.command_name, r.args or {}, r.attempts, r.confirmed_by,
+                    r.command_name, r.args or {}, r.attempts, r.confirmed_by, r.request_id,
                     transmit_at=r.transmit_at) for r in rows]
 
 

@@ -21,6 +21,7 @@ from mission_control.timeutil import utcnow
 
 from .claims import Claimed
 from .monitoring import uplink_errors
+from .tracing import fields, uplink_request_id
 from .uplink import KeyRefused, PermanentError, TargetReport, TransientError, Uplink
 
 log = logging.getLogger("command_sender")
@@ -100,7 +101,8 @@ class Steps:
     def _send(self, batch: Batch) -> list[Outcome]:
         count = len(batch.commands)
         try:
-            answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands])
+            answers = self.uplink.send(batch.base_url, [c.uplink_body() for c in batch.commands],
+                                       uplink_request_id("POST /commands", batch.commands))
         except KeyRefused:
             uplink_errors("key_refused", count)
             return [self.wait_for_key(c) for c in batch.commands]
@@ -118,7 +120,9 @@ class Steps:
     def _ask(self, batch: Batch) -> list[Outcome]:
         count = len(batch.commands)
         try:
-            reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands])
+            reports = self.uplink.query(batch.base_url, [str(c.id) for c in batch.commands],
+                                        uplink_request_id("POST /commands/query",
+                                                          batch.commands))
         except KeyRefused:
             uplink_errors("key_refused", count)
             return [self.wait_for_key(c) for c in batch.commands]
@@ -145,7 +149,7 @@ class Steps:
         delay = min(MAX_BACKOFF_S, self.settings.retry_backoff_s * 2 ** (attempts - 1))
         delay *= self.rng.uniform(0.5, 1.0)
         log.warning("command %s: %s; attempt %d of %d, next in %.2fs", command.id, reason,
-                    attempts, self.settings.max_send_attempts, delay)
+                    attempts, self.settings.max_send_attempts, delay, extra=fields(command))
         return Outcome(command, None, next_step_at=utcnow() + timedelta(seconds=delay),
                        attempts=attempts)
 

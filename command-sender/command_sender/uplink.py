@@ -56,6 +56,10 @@ def _message(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {str(text)[:300]}"
 
 
+def _request_id_header(request_id: str | None) -> dict[str, str]:
+    return {"X-Request-ID": request_id} if request_id else {}
+
+
 class Uplink:
     """Pooled, timed-out HTTP calls, each with ``Authorization: Bearer <UPLINK_KEY>``;
     retrying is the worker's business, not this client's."""
@@ -89,14 +93,17 @@ class Uplink:
             raise TransientError(f"{method} {url}: {_message(response)}")
         return response
 
-    def send(self, base_url: str, commands: list[dict[str, Any]]) -> dict[str, str | None]:
+    def send(self, base_url: str, commands: list[dict[str, Any]],
+             request_id: str | None = None) -> dict[str, str | None]:
         """POST /commands (batch form): each id -> None when acknowledged, else the refusal.
+        ``request_id`` is sent as X-Request-ID (the target's log lines show it).
 
         Raises TransientError when the batch may be worth sending again, PermanentError when
         the target refused the batch as a whole.
         """
         url = f"{base_url}/commands"
-        response = self._call("POST", url, json={"commands": commands})
+        response = self._call("POST", url, json={"commands": commands},
+                              headers=_request_id_header(request_id))
         if response.status_code not in (200, 201, 202):
             raise PermanentError(f"target refused the commands: {_message(response)}")
         items = _items(response, "acknowledgements", url)
@@ -117,10 +124,12 @@ class Uplink:
             raise TransientError(f"{url} did not answer for {len(missing)} of the commands")
         return answers
 
-    def query(self, base_url: str, ids: list[str]) -> dict[str, TargetReport | None]:
+    def query(self, base_url: str, ids: list[str],
+              request_id: str | None = None) -> dict[str, TargetReport | None]:
         """POST /commands/query: each id -> the target's report, or None when it has none."""
         url = f"{base_url}/commands/query"
-        response = self._call("POST", url, json={"ids": ids})
+        response = self._call("POST", url, json={"ids": ids},
+                              headers=_request_id_header(request_id))
         if response.status_code != 200:
             raise PermanentError(f"unexpected answer: {_message(response)}")
         reports: dict[str, TargetReport | None] = {}

@@ -47,6 +47,7 @@ from . import claims, monitoring
 from .claims import Claimed
 from .stats import Stats
 from .steps import Batch, Outcome, Steps
+from .tracing import log_transition
 from .uplink import Uplink
 from .wakeup import Wakeup
 
@@ -141,14 +142,14 @@ class Worker:
         self.stats.add("passes", 1)
         self.stats.add("db_s", time.perf_counter() - started)
         self.stats.add("claimed", len(claimed))
-        for from_status, to_status, reason, command_id in moved:
-            _log_transition(command_id, from_status, to_status, reason)
+        for from_status, to_status, reason, command in moved:
+            log_transition(command, from_status, to_status, reason, self.worker_id)
         steps = []
         for command in claimed:
             if command.status is Status.READY:
                 if command.id not in transmitted:
                     continue  # cancelled meanwhile: the lease went with the status change
-                _log_transition(command.id, Status.READY, Status.TRANSMITTED, None)
+                log_transition(command, Status.READY, Status.TRANSMITTED, None, self.worker_id)
                 command = replace(command, status=Status.TRANSMITTED, attempts=0)
             steps.append(command)
         self._start(steps)
@@ -170,8 +171,8 @@ class Worker:
                 moved = self._record(session, self._drain())
                 released = claims.release_all(session, self.worker_id)
                 heartbeat.beat(session, self.worker_id, stopped=True)
-            for from_status, to_status, reason, command_id in moved:
-                _log_transition(command_id, from_status, to_status, reason)
+            for from_status, to_status, reason, command in moved:
+                log_transition(command, from_status, to_status, reason, self.worker_id)
             log.info("worker %s stopped; released %d leases; totals: %s", self.worker_id,
                      released, self.stats.totals())
         except Exception:
@@ -207,11 +208,12 @@ class Worker:
         moved = []
         for (from_status, to_status), group in groups.items():
             reasons = {o.command.id: o.reason for o in group}
+            commands = {o.command.id: o.command for o in group}
             values = {o.command.id: {"next_step_at": o.next_step_at}
                       for o in group if o.next_step_at is not None}
             won = lifecycle.transition_many(session, from_status, to_status, reasons,
                                             actor=self.worker_id, values=values, common=RELEASED)
-            moved.extend((from_status, to_status, reasons[cid], cid) for cid in won)
+            moved.extend((from_status, to_status, reasons[cid], commands[cid]) for cid in won)
         self.stats.add("recorded", len(outcomes))
         return moved
 
@@ -258,12 +260,6 @@ class Worker:
         for outcome in outcomes:
             self._outcomes.put(outcome)
         self.wakeup.poke()
-
-
-def _log_transition(command_id, from_status: Status, to_status: Status,
-                    reason: str | None) -> None:
-    log.info("command %s %s -> %s%s", command_id, from_status, to_status,
-             f" ({reason})" if reason else "")
 
 
 def _pool_for(settings: Settings) -> dict:

@@ -70,6 +70,9 @@ class Telecommand(Base):
     # The user who confirmed a hazardous command (its sender, on ground); the uplink carries it.
     confirmed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    # The X-Request-ID of the call that created it (docs/observability.md): the worker's log
+    # lines and its uplink calls carry it on.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The worker's schedule (docs/lifecycle.md): the drawn transmit time; when the worker next

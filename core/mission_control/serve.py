@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from gunicorn import util as gunicorn_util
+from gunicorn import glogging, util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import KNOWN_SETTINGS
 
 from . import metrics_dir
 from .db import database_address
+from .logs import gunicorn_config
 from .settings import Settings, get_settings
 
 _GUNICORN_SETTINGS = {setting.name for setting in KNOWN_SETTINGS}
@@ -83,6 +85,14 @@ def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+class GunicornLogger(glogging.Logger):
+    """gunicorn's logger without its access lines (they show the query string and no user):
+    the app writes its own (mission_control.access)."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        pass
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: str, options: dict) -> None:
         self.factory = factory
@@ -115,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("name a service")
     factory, _ = SERVICES[options.service]
     metrics_dir.prepare(options.service)  # before anything imports prometheus_client
+    logging.captureWarnings(True)  # a library's warning becomes a log line in the one format
     _Gunicorn(factory, gunicorn_options(options.service, get_settings())).run()
 
 
@@ -129,6 +140,9 @@ def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
+        # gunicorn's own lines and the app's: one handler, one format (LOG_FORMAT)
+        "logconfig_dict": gunicorn_config(service, settings.log_level, settings.log_format),
+        "logger_class": GunicornLogger,
         "proc_name": f"mission-control-{service}",
         "graceful_timeout": 10,
         "post_worker_init": start_background_tasks,

@@ -13,15 +13,17 @@ from mission_control.timeutil import utcnow
 
 def gen_command(database: Database, *, status: Status = Status.READY, command_name: str = "PING",
                 args: dict | None = None, due_now: bool = False,
-                confirmed_by: str | None = None) -> uuid.UUID:
+                confirmed_by: str | None = None, request_id: str | None = None) -> uuid.UUID:
     """Insert a command directly in ``status`` (history opened), bypassing the API; a
-    hazardous one is confirmed by ``confirmed_by`` (as ground's issue does)."""
+    hazardous one is confirmed by ``confirmed_by`` (as ground's issue does); ``request_id``
+    is the X-Request-ID it was created with."""
     now = utcnow()
     command_id = uuid.uuid4()
     with database.transaction() as session:
         session.add(Telecommand(id=command_id, target_id=SPACECRAFT_TARGET_ID,
                                 command_name=command_name, args=args or {}, status=status.value,
                                 operator="tester", confirmed_by=confirmed_by,
+                                request_id=request_id,
                                 created_at=now, updated_at=now,
                                 transmit_at=now if due_now else None,
                                 next_step_at=now if due_now else None))

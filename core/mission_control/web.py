@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from . import headers, hosts, metrics
+from . import access, headers, hosts, metrics
 from .apidocs import docs_blueprint
 from .db import Database
 from .logs import configure_logging
@@ -219,18 +219,19 @@ def invalid(fields: list[FieldError]) -> ApiError:
 def service_app(import_name: str, service: str, settings: Settings | None,
                 database: Database | None, document: Callable[[], dict[str, Any]],
                 title: str) -> Flask:
-    """A Flask app with what every service shares: settings, logging, body limit, database,
-    JSON errors, the Host check, security headers, /health and the API docs. The service
-    registers its own blueprints."""
+    """A Flask app with what every service shares: settings, logging, request ids and access
+    lines, body limit, database, JSON errors, the Host check, security headers, /health and
+    the API docs. The service registers its own blueprints."""
     settings = settings or get_settings()
     if not logging.getLogger().handlers:  # under gunicorn; a test runner has its own handlers
-        configure_logging(service, settings.log_level)
+        configure_logging(service, settings.log_level, settings.log_format)
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["settings"] = settings
     app.extensions["database"] = database = database or Database(settings.database_url)
     register_error_handlers(app)
+    access.install(app)  # request ids and access lines, around everything else
     hosts.install(app, settings)  # first of all before_request functions: before the guard
     headers.install(app)
     metrics.install(app, service)  # times every request; GET /metrics

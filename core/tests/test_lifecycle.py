@@ -10,7 +10,7 @@ from mission_control.models import Telecommand, TelecommandHistory
 
 from mission_control.testing import gen_command
 
-ALLOWED_PAIRS = [(s, t) for s, targets in ALLOWED.items() for t in targets]
+ALLOWED_PAIRS = sorted((s, t) for s, targets in ALLOWED.items() for t in targets)
 FORBIDDEN_PAIRS = [(s, t) for s, t in itertools.product(Status, Status) if t not in ALLOWED[s]]
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from mission_control import heartbeat
 from mission_control.authweb import current_identity, requires
 from mission_control.catalog import CATALOG, CatalogError
+from mission_control.logs import current_request_id
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
@@ -60,7 +61,8 @@ def create_telecommand():
     key = plain_header("Idempotency-Key", max_length=200)
     with database().transaction() as session:
         command, created = telecommands.issue(session, body, operator=operator_name(),
-                                              idempotency_key=key)
+                                              idempotency_key=key,
+                                              request_id=current_request_id())
         data = telecommands.to_json(command)
     headers = {"Location": f"/api/telecommands/{data['id']}"}
     if not created:

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from mission_control.catalog import CatalogError, CommandSpec, commands_for
 from mission_control.db import Database
+from mission_control.logs import current_request_id
 from mission_control.models import Target, Telecommand
 from mission_control.validation import field_errors
 from mission_control.web import request_body
@@ -175,7 +176,8 @@ def issue_from_form(database: Database, choices: list[TargetChoice], target_id: 
             args=args_from_form(arg_fields(spec), form) if spec else {},
             confirm=form.get("confirm") in ("yes", "on", "true"))
         with database.transaction() as session:
-            command, _ = telecommands.issue(session, body, operator=operator)
+            command, _ = telecommands.issue(session, body, operator=operator,
+                                            request_id=current_request_id())
             return command, target_names(session)
     except CatalogError as refusal:
         raise _catalog_refusal(refusal, command_name) from None

@@ -61,8 +61,10 @@ def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, 
 
 
 def issue(session: Session, request: NewTelecommand, *, operator: str,
-          idempotency_key: str | None = None) -> tuple[Telecommand, bool]:
+          idempotency_key: str | None = None,
+          request_id: str | None = None) -> tuple[Telecommand, bool]:
     """Validate and log a new READY command; returns it and whether it was created now.
+    ``request_id`` is the creating call's, kept on the command for the worker's log lines.
 
     With an idempotency key, a retry returns the command the key first created. A race
     between two first uses is settled by the key's unique index: the loser reads the winner's.
@@ -77,7 +79,7 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
     row = dict(id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
                command_name=request.command_name, args=args, status=Status.READY.value,
                operator=operator, confirmed_by=operator if request.confirm else None,
-               idempotency_key=idempotency_key, created_at=now,
+               idempotency_key=idempotency_key, request_id=request_id, created_at=now,
                updated_at=now, attempts=0)
     # Rows as parameters of one cached statement: no statement is built per request.
     if idempotency_key is None:

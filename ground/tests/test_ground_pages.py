@@ -382,7 +382,7 @@ def test_detail_of_an_active_command_keeps_polling_until_final(client, database)
     assert "hx-trigger" not in fragment.text
 
 
-@pytest.mark.parametrize("command_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("command_id", ["5b1f0c3e-9a4d-4c6e-8f21-7d3a2b9e0c14", "not-a-uuid"])
 def test_detail_of_an_unknown_or_malformed_id_is_a_404_page(client, command_id):
     response = client.get(f"/telecommands/{command_id}")
     assert response.status_code == 404

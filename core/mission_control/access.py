@@ -1,0 +1,63 @@
+"""Request ids and the access log of every HTTP service (wired once, in web.service_app).
+
+Each request gets an id: the client's ``X-Request-ID`` when it is 1 to 64 characters of
+``[A-Za-z0-9._:-]``, otherwise a new one (uuid4 hex). It is bound to the request's log lines
+(logs.bind_request_id: every line logged while serving it carries ``request_id``) and echoed in
+the response's ``X-Request-ID``. When the answer is ready, one access line says what was asked
+and how it went: method, path (never the query string), status, duration in ms, the signed-in
+user's name (``-`` for nobody, or a service presenting the uplink key) and the request id.
+/health and /metrics log theirs at DEBUG, so probes do not drown the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+from .logs import bind_request_id, request_id_from
+
+HEADER = "X-Request-ID"
+MAX_PATH = 200  # characters of the path an access line shows (a request line may be 1 MiB)
+QUIET_PATHS = frozenset({"/health", "/metrics"})
+
+log = logging.getLogger("mission_control.access")
+
+def _start() -> None:
+    g.access_started = time.perf_counter()
+    g.request_id = request_id_from(request.headers.get(HEADER))
+    bind_request_id(g.request_id)
+
+
+def _user() -> str:
+    # authweb's guard puts the signed-in caller's Identity there (current_identity());
+    # a public view, a refusal or a service presenting the uplink key leaves none.
+    identity = g.get("identity")
+    return identity.username if identity is not None else "-"
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("request_id") or request_id_from(None)
+    response.headers[HEADER] = request_id
+    started = g.get("access_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    path = request.path if len(request.path) <= MAX_PATH else request.path[:MAX_PATH] + "..."
+    level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+    log.log(level, "request", extra={
+        "method": request.method[:16], "path": path, "status": response.status_code,
+        "duration_ms": duration_ms, "user": _user(), "request_id": request_id})
+    return response
+
+
+def _unbind(_error: BaseException | None) -> None:
+    bind_request_id(None)
+
+
+def install(app: Flask) -> None:
+    """Give every request of ``app`` an id and an access line. Install it before any other
+    before_request function, so even a request they refuse has both."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    # after_request functions run last-registered first: the first one sees the final status.
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)
+    app.teardown_request(_unbind)

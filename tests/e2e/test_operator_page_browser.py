@@ -142,13 +142,16 @@ def status_of(page, command_id: str) -> str | None:
     return locator.get_attribute("data-status") if locator.count() else None
 
 
-def wait_for_status(page, command_id: str, status: str, timeout: float = 30) -> None:
+def wait_for_status(page, command_id: str, status: str | tuple[str, ...],
+                    timeout: float = 30) -> str:
+    """Wait until the row shows ``status`` (or one of several); the one it shows."""
+    wanted = (status,) if isinstance(status, str) else status
     deadline = time.monotonic() + timeout
-    while status_of(page, command_id) != status:
+    while (shown := status_of(page, command_id)) not in wanted:
         if time.monotonic() > deadline:
-            raise AssertionError(f"row {command_id} is {status_of(page, command_id)}, "
-                                 f"not {status}, after {timeout}s")
+            raise AssertionError(f"row {command_id} is {shown}, not {status}, after {timeout}s")
         page.wait_for_timeout(100)
+    return shown
 
 
 def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_factory, page,
@@ -159,10 +162,15 @@ def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_fa
     assert signed_in.get_attribute("data-username") == accounts["operator"].username
     assert signed_in.get_attribute("data-role") == "operator"
 
-    command_id = send(page, "SET_HEATER", tick=("on",))
-    assert page.locator("#form-issued").inner_text().strip().endswith("(READY).")
-    row(page, command_id).wait_for()
-    wait_for_status(page, command_id, "EXECUTED", timeout=system.wait_s(30))
+    # The test's own system fails nothing; a stack fails its EXECUTION_FAILURE_RATE of
+    # commands, so there a command that FAILED is sent again (five in a row is unlikely).
+    for _ in range(1 if system.private else 5):
+        command_id = send(page, "SET_HEATER", tick=("on",))
+        assert page.locator("#form-issued").inner_text().strip().endswith("(READY).")
+        row(page, command_id).wait_for()
+        if wait_for_status(page, command_id, ("EXECUTED", "FAILED"),
+                           timeout=system.wait_s(30)) == "EXECUTED":
+            break
 
     badge = row(page, command_id).locator("[data-role=status]")
     assert badge.inner_text() == "EXECUTED"

@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import select
 
 from mission_control.status import FINAL, Status
-from mission_control.models import UplinkedCommand
+from mission_control.models import TelecommandHistory, UplinkedCommand
 from mission_control.testing import history_problems
 
 from .harness import scheduled_or_gone, wait_for
@@ -135,3 +135,20 @@ def test_health_reports_each_service(private_database, system_factory):
     if private_database is not None:  # asking for health uplinked nothing
         with private_database.transaction() as session:
             assert session.scalars(select(UplinkedCommand)).all() == []
+
+
+def test_the_database_holds_the_history_the_api_shows(database, system_factory):
+    """Looks into the database (a stack's with DATABASE_URL): one command's history rows, in
+    order, are what ground answers, and the spacecraft stored it once."""
+    system = system_factory()
+    command_id = post(system, {"command_name": "PING"})["id"]
+    command = wait_for(lambda: all_final(system, [command_id]), timeout=system.wait_s(30),
+                       message="the command final")[0]
+    with database.transaction() as session:
+        rows = session.scalars(select(TelecommandHistory).where(
+            TelecommandHistory.telecommand_id == uuid.UUID(command_id))
+            .order_by(TelecommandHistory.id)).all()
+        uplinked = session.get(UplinkedCommand, command_id)
+    assert [(r.from_status, r.to_status, r.actor) for r in rows] == [
+        (h["from_status"], h["to_status"], h["actor"]) for h in command["history"]]
+    assert uplinked is not None and uplinked.executions == 1

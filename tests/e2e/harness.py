@@ -123,10 +123,9 @@ class System:
     def start(self, name: str, *, instance: str | None = None, **extra_env: str) -> subprocess.Popen:
         self._own("starting a process")
         key = instance or name
-        if name == "command-sender" and "METRICS_PORT" not in extra_env:
-            port = free_port()  # several workers of a test, and several tests, never clash
-            extra_env["METRICS_PORT"] = str(port)
-            self.worker_metrics_urls.append(f"http://127.0.0.1:{port}")
+        metrics_port = {**self.env, **extra_env}.get("METRICS_PORT", "0")
+        if name == "command-sender" and metrics_port != "0":  # a test gave it a metrics port
+            self.worker_metrics_urls.append(f"http://127.0.0.1:{metrics_port}")
         log = open(self.log_dir / f"{key}.log", "ab")
         process = subprocess.Popen(COMMANDS[name], env={**self.env, **extra_env}, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)

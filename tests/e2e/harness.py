@@ -6,6 +6,10 @@ UPLINK_KEY, SECRET_KEY) and a private VAR_DIR in their environment, and, when gr
 registry-api runs, an operator and a viewer created by the admin over the API. Tests act as
 those users (``system.headers("operator")``, ``system.session("viewer")``); the uplink key is
 ``system.uplink_headers``.
+
+The same ``System`` also stands for a stack someone else started (stack mode, see stack.py):
+then it owns no process (``private`` is False), and whatever needs one (``start``, ``stop``,
+``kill``, the logs) is refused: such tests are marked ``local_only``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -42,13 +47,33 @@ COMMANDS = {
 
 @dataclass
 class System:
-    """A running set of services; ``env`` is what every one of them was given."""
+    """A running set of services; ``env`` is what every one of them was given (in stack mode:
+    what the suite knows of them, the URLs and maybe DATABASE_URL)."""
 
     env: dict[str, str]
-    log_dir: Path
+    log_dir: Path | None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
     sign_up_url: str | None = None  # ground's or registry-api's, when the system runs one
+    private: bool = True  # the test's own processes and database; False for a shared stack
+    max_wait_s: float = 30  # in stack mode: MC_E2E_MAX_WAIT_S, the stack's delays are its own
+    worker_metrics_urls: list[str] = field(default_factory=list)  # each command-sender's /metrics
+
+    def wait_s(self, local: float) -> float:
+        """How long to wait for the pipeline: ``local`` in the test's own system (its delays
+        are the test's), the generous ``max_wait_s`` against a stack."""
+        return local if self.private else max(local, self.max_wait_s)
+
+    @property
+    def hostnames(self) -> set[str]:
+        """The hosts the system's services answer on (what a browser may talk to)."""
+        return {urlsplit(url).hostname or "" for url in
+                (self.ground_url, self.spacecraft_url, self.registry_url)}
+
+    def _own(self, what: str) -> None:
+        if not self.private:
+            raise RuntimeError(f"{what} needs the test's own processes, not a shared stack: "
+                               "mark the test local_only")
 
     @property
     def users(self) -> dict[str, Account]:
@@ -79,6 +104,7 @@ class System:
 
     def logs(self) -> dict[str, str]:
         """Every log this system's processes wrote (mc-migrate's included), by file name."""
+        self._own("reading the logs")
         return {path.name: path.read_text(errors="replace")
                 for path in sorted(self.log_dir.glob("*.log"))}
 
@@ -95,7 +121,11 @@ class System:
         return self.env["REGISTRY_URL"]
 
     def start(self, name: str, *, instance: str | None = None, **extra_env: str) -> subprocess.Popen:
+        self._own("starting a process")
         key = instance or name
+        metrics_port = {**self.env, **extra_env}.get("METRICS_PORT", "0")
+        if name == "command-sender" and metrics_port != "0":  # a test gave it a metrics port
+            self.worker_metrics_urls.append(f"http://127.0.0.1:{metrics_port}")
         log = open(self.log_dir / f"{key}.log", "ab")
         process = subprocess.Popen(COMMANDS[name], env={**self.env, **extra_env}, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -105,11 +135,13 @@ class System:
 
     def kill(self, key: str) -> None:
         """SIGKILL the process group: no clean-up runs, as in a crash."""
+        self._own("killing a process")
         process = self.processes.pop(key)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
     def stop(self, key: str, timeout: float = 15) -> int:
+        self._own("stopping a process")
         process = self.processes.pop(key)
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -127,6 +159,7 @@ class System:
                 pass
 
     def log(self, key: str) -> str:
+        self._own("reading a log")
         return (self.log_dir / f"{key}.log").read_text(errors="replace")
 
     def wait_healthy(self, url: str, timeout: float = 30) -> None:
@@ -189,6 +222,12 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         system.stop_all()
         raise
     return system
+
+
+def scheduled_or_gone(command: dict) -> dict | None:
+    """The command once the worker scheduled it (a transmit time) or, with a short delay,
+    already sent it (no longer READY)."""
+    return command if command["transmit_at"] or command["status"] != "READY" else None
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):

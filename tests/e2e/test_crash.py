@@ -1,5 +1,6 @@
 """kill -9 the worker with hundreds of commands in flight; a restarted one finishes them all."""
 
+import pytest
 from sqlalchemy import func, select
 
 from mission_control.status import ACTIVE, FINAL
@@ -9,6 +10,9 @@ from mission_control.testing import history_problems
 from .harness import wait_for
 
 COUNT = 300
+
+pytestmark = pytest.mark.local_only("kills the worker with SIGKILL and restarts it, with short "
+                                    "leases, and counts every command in the database")
 
 
 def count(database, *conditions):

@@ -57,6 +57,7 @@ def access_lines(lines: list[dict], **expected) -> list[dict]:
             and all(str(r.get(key)) == str(value) for key, value in expected.items())]
 
 
+@pytest.mark.local_only("reads the log files of its own processes")
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_one_format_everywhere_and_a_request_id_followed_to_the_spacecraft(
         database, system_factory, log_format):

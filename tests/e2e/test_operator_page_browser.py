@@ -2,7 +2,9 @@
 cancel, sign out; a viewer's read-only page; and no Content-Security-Policy violation anywhere.
 
 Users are made the way an administrator would (the harness's first admin creates them over the
-API) and sign in through the real /login form.
+API) and sign in through the real /login form. Against a running stack the waits follow its
+delays (MC_E2E_MAX_WAIT_S), and the tests that need a command to stay READY for a few seconds
+draw until one does; when the stack's MAX_TRANSMIT_DELAY_S is too short for that they skip.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 import requests
 
 from .accounts import Account
+from .harness import scheduled_or_gone, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -139,13 +142,16 @@ def status_of(page, command_id: str) -> str | None:
     return locator.get_attribute("data-status") if locator.count() else None
 
 
-def wait_for_status(page, command_id: str, status: str, timeout: float = 30) -> None:
+def wait_for_status(page, command_id: str, status: str | tuple[str, ...],
+                    timeout: float = 30) -> str:
+    """Wait until the row shows ``status`` (or one of several); the one it shows."""
+    wanted = (status,) if isinstance(status, str) else status
     deadline = time.monotonic() + timeout
-    while status_of(page, command_id) != status:
+    while (shown := status_of(page, command_id)) not in wanted:
         if time.monotonic() > deadline:
-            raise AssertionError(f"row {command_id} is {status_of(page, command_id)}, "
-                                 f"not {status}, after {timeout}s")
+            raise AssertionError(f"row {command_id} is {shown}, not {status}, after {timeout}s")
         page.wait_for_timeout(100)
+    return shown
 
 
 def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_factory, page,
@@ -156,10 +162,15 @@ def test_sent_command_shows_ready_then_reaches_executed_without_reload(system_fa
     assert signed_in.get_attribute("data-username") == accounts["operator"].username
     assert signed_in.get_attribute("data-role") == "operator"
 
-    command_id = send(page, "SET_HEATER", tick=("on",))
-    assert page.locator("#form-issued").inner_text().strip().endswith("(READY).")
-    row(page, command_id).wait_for()
-    wait_for_status(page, command_id, "EXECUTED")
+    # The test's own system fails nothing; a stack fails its EXECUTION_FAILURE_RATE of
+    # commands, so there a command that FAILED is sent again (five in a row is unlikely).
+    for _ in range(1 if system.private else 5):
+        command_id = send(page, "SET_HEATER", tick=("on",))
+        assert page.locator("#form-issued").inner_text().strip().endswith("(READY).")
+        row(page, command_id).wait_for()
+        if wait_for_status(page, command_id, ("EXECUTED", "FAILED"),
+                           timeout=system.wait_s(30)) == "EXECUTED":
+            break
 
     badge = row(page, command_id).locator("[data-role=status]")
     assert badge.inner_text() == "EXECUTED"
@@ -183,6 +194,14 @@ def _seconds_until(iso: str) -> float:
     return (datetime.fromisoformat(iso) - datetime.now(timezone.utc)).total_seconds()
 
 
+def no_long_enough_draw(system, tries: int, seconds: float) -> None:
+    """Fail (the test's own system: its delays are long) or, against a stack, skip."""
+    message = f"no command drew a transmit time more than {seconds} s away in {tries} tries"
+    if system.private:
+        pytest.fail(message)
+    pytest.skip(message + ": the stack's MAX_TRANSMIT_DELAY_S is too short for this test")
+
+
 def test_cancel_button_cancels_a_ready_command(system_factory, page, accounts):
     system = system_factory(max_transmit_delay_s=30)
     open_console(page, system, accounts["operator"])
@@ -192,12 +211,14 @@ def test_cancel_button_cancels_a_ready_command(system_factory, page, accounts):
     for _ in range(6):
         command_id = send(page, "PING")
         row(page, command_id).wait_for()
-        page.wait_for_selector(f'tr[data-command-id="{command_id}"][data-transmit-at]')
+        # Scheduled, or (a stack's short delay) already on its way: then it has no transmit time.
+        page.wait_for_selector(f'tr[data-command-id="{command_id}"][data-transmit-at], '
+                               f'tr[data-command-id="{command_id}"]:not([data-status="READY"])')
         transmit_at = row(page, command_id).get_attribute("data-transmit-at")
         if transmit_at and _seconds_until(transmit_at) > 3:
             break
     else:
-        pytest.fail("no command drew a transmit time more than 3 s away in 6 tries")
+        no_long_enough_draw(system, 6, 3)
 
     row(page, command_id).locator("[data-action=cancel]").click()
     wait_for_status(page, command_id, "CANCELLED", timeout=10)
@@ -225,7 +246,8 @@ def test_page_requests_nothing_but_its_own_server(system_factory, browser, accou
     page.wait_for_timeout(1500)  # let the queue poll a time or two
     context.close()
     assert hosts, "no requests were recorded"
-    assert {host for host, _ in hosts} == {"127.0.0.1"}, [u for h, u in hosts if h != "127.0.0.1"]
+    ground = urlsplit(system.ground_url).hostname
+    assert {host for host, _ in hosts} == {ground}, [u for h, u in hosts if h != ground]
     assert any(url.endswith("/static/vendor/htmx.min.js") for _, url in hosts)
     assert any("/ui/queue" in url for _, url in hosts), "the queue never polled"
 
@@ -239,6 +261,19 @@ def issue_by_api(system, account: Account, command_name: str = "PING") -> str:
                              headers=system.headers(account.role))
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+def ready_for_a_while(system, account: Account, seconds: float = 5, tries: int = 6) -> str:
+    """Issue PINGs by API until the worker schedules one more than ``seconds`` away; its id."""
+    for _ in range(tries):
+        command_id = issue_by_api(system, account)
+        url = f"{system.ground_url}/api/telecommands/{command_id}"
+        command = wait_for(lambda: scheduled_or_gone(requests.get(
+            url, headers=system.headers("viewer"), timeout=10).json()),
+            timeout=system.wait_s(30), message="a transmit time")
+        if command["transmit_at"] and _seconds_until(command["transmit_at"]) > seconds:
+            return command_id
+    no_long_enough_draw(system, tries, seconds)
 
 
 def test_the_login_page_refuses_a_wrong_password_and_keeps_the_name(system_factory, page,
@@ -261,12 +296,12 @@ def test_the_login_page_refuses_a_wrong_password_and_keeps_the_name(system_facto
 def test_a_viewer_sees_the_queue_and_details_but_cannot_send_or_cancel(system_factory, page,
                                                                        accounts):
     system = system_factory(max_transmit_delay_s=60)
-    command_id = issue_by_api(system, accounts["operator"])
     sign_in(page, system, accounts["viewer"])
 
     assert page.locator("#signed-in").get_attribute("data-role") == "viewer"
     assert page.locator("#send-form").count() == 0
     assert page.locator("#read-only").is_visible()
+    command_id = ready_for_a_while(system, accounts["operator"])
     row(page, command_id).wait_for()
     assert status_of(page, command_id) == "READY"
     assert page.locator("[data-action=cancel]").count() == 0
@@ -277,6 +312,9 @@ def test_a_viewer_sees_the_queue_and_details_but_cannot_send_or_cancel(system_fa
     assert page.locator("#detail-panel").get_attribute("data-status") == "READY"
     assert page.locator("[data-action=cancel]").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "page-viewer-detail.png"), full_page=True)
+    cancel = requests.put(f"{system.ground_url}/api/telecommands/{command_id}/cancel",
+                          headers=system.headers("operator"), timeout=10)  # it leaves no work
+    assert cancel.status_code == 200, cancel.text
 
 
 def test_signing_out_lands_on_login_and_the_page_stays_closed(system_factory, page, accounts,

@@ -4,6 +4,7 @@ and their body limit hold on a real server, and SIGTERM stops it cleanly."""
 import json
 import uuid
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ def executions(database) -> list[tuple[str, int]]:
         return session.execute(select(UplinkedCommand.state, UplinkedCommand.executions)).all()
 
 
+@pytest.mark.local_only("a spacecraft of its own with a small body limit, counted in the "
+                        "database, stopped with SIGTERM and its log read")
 def test_spacecraft_executes_batches_on_its_own_and_stops_cleanly(database, system_factory):
     system = system_factory(services=("spacecraft",), max_stage_delay_s=0.5,
                             uplink_max_body_bytes=64 * 1024)

@@ -1,6 +1,8 @@
 # Mission Control: `make run` sets up and starts everything; `make test` sets up and tests;
 # `make up` runs it as containers (docs/deployment.md).
 PYTHON ?= python3
+# make test: pytest processes in parallel (pytest-xdist); 0 runs the suite in this process.
+TEST_WORKERS ?= 2
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -27,7 +29,7 @@ run: migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-prefix
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -28,6 +28,7 @@ from mission_control.models import (
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )
+from mission_control.testing import in_ci
 from mission_control.timeutil import utcnow
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL",
@@ -35,7 +36,7 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL",
 
 
 def _postgres_required() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"} or \
+    return in_ci() or \
         os.environ.get("MC_REQUIRE_POSTGRES") == "1"
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from .testing import tool
 
 PROMTOOL = os.environ.get("PROMTOOL", "promtool")
 
@@ -31,20 +31,12 @@ def label_values(page: str | bytes, name: str, label: str) -> set[str]:
             if sample == name and label in dict(have)}
 
 
-def _required() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
 def promtool_check(page: str | bytes) -> None:
     """``promtool check metrics`` passes the page: no error and no lint warning. Without
     promtool (Debian's prometheus package) the test is skipped, and fails in CI (CI=true)."""
-    if shutil.which(PROMTOOL) is None:
-        message = f"{PROMTOOL} is not installed (Debian package prometheus)"
-        if _required():
-            pytest.fail(message + " (required in CI)", pytrace=False)
-        pytest.skip(message)
+    promtool = tool(PROMTOOL, "Debian package prometheus")
     data = page if isinstance(page, bytes) else page.encode()
-    result = subprocess.run([PROMTOOL, "check", "metrics"], input=data, capture_output=True,
+    result = subprocess.run([promtool, "check", "metrics"], input=data, capture_output=True,
                             timeout=60)
     output = (result.stdout + result.stderr).decode(errors="replace")
     assert result.returncode == 0 and not output.strip(), output

@@ -107,7 +107,9 @@ def test_concurrent_guesses_cannot_slip_many_past_the_throttle(app, database):
                             count=12)
 
     # Each guess checks the count before it hashes; at most the racing ones get through.
-    assert set(statuses) <= {401, 429}
+    # On a loaded machine a guess may also find every hashing slot taken (503 busy): refused
+    # unchecked, which is not a slip either.
+    assert set(statuses) <= {401, 429, 503} and 401 in statuses
     assert_error(sign_in(app.test_client(), "ada"), 429)
 
 

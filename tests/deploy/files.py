@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
+
+from mission_control.testing import tool  # noqa: F401 (the deploy tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -34,22 +33,6 @@ APP_SERVICES = ("ground", "registry-api", "spacecraft", "command-sender")
 ONE_SHOT = ("migrate", "e2e")
 
 
-def ci() -> bool:
-    """In CI a missing tool fails the test instead of skipping it (as for PostgreSQL)."""
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def tool(name: str, install: str) -> str:
-    """The path of a command-line tool: from this virtualenv, else from PATH. Missing: the
-    test is skipped (failed in CI), with ``install`` saying where the tool comes from."""
-    beside_python = Path(sys.executable).parent / name
-    found = str(beside_python) if beside_python.exists() else shutil.which(name)
-    if found:
-        return found
-    message = f"{name} is not installed ({install})"
-    if ci():
-        pytest.fail(message + " (required in CI)", pytrace=False)
-    pytest.skip(message)
 
 
 def run(*command: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:

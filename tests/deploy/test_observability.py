@@ -17,15 +17,17 @@ from .files import APP_SERVICES, PROMTOOL, ROOT, compose, run, tool
 PROMETHEUS_YML = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "mission-control.json"
-# The series the services export (core/mission_control's metrics; docs/observability.md).
-SERIES = {
-    "mc_telecommands": "gauge",
-    "mc_telecommand_transitions_total": "counter",
-    "mc_pickup_latency_seconds": "histogram",
-    "mc_uplink_errors_total": "counter",
-    "mc_http_request_duration_seconds": "histogram",
-    "mc_logins_refused_total": "counter",
-}
+
+
+def documented_series() -> dict[str, str]:
+    """Name -> type of every series the services export, from docs/observability.md's series
+    table (core/tests/test_metrics.py keeps that table equal to what the code declares)."""
+    text = (ROOT / "docs" / "observability.md").read_text()
+    table = re.search(r"^### Series\n(.*?)(?=^#)", text, re.M | re.S).group(1)
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\| `(mc_\w+)` \| (\w+) \|", table, re.M)}
+
+
+SERIES = documented_series()
 HISTOGRAM_PARTS = ("_bucket", "_count", "_sum")
 
 

@@ -14,7 +14,6 @@ import re
 import uuid
 
 import pytest
-import requests
 
 from .harness import wait_for
 

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from mission_control.testing import missing
+
 from .accounts import Account
 from .harness import scheduled_or_gone, wait_for
 
@@ -49,10 +51,8 @@ WATCH_ROWS = """() => {
 @pytest.fixture
 def browser():
     if not os.path.exists(CHROMIUM):
-        reason = f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason + "; the browser tests are mandatory in CI", pytrace=False)
-        pytest.skip(reason)
+        missing(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium); "
+                "the browser tests are mandatory in CI")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -60,6 +60,8 @@ class TelecommandOut(BaseModel):
     confirmed_by: str | None = Field(description="who confirmed it (hazardous commands: its "
                                                  "sender, with \"confirm\": true); the uplink "
                                                  "carries it")
+    request_id: str | None = Field(description="the X-Request-ID of the call that created it: "
+                                               "its log lines in every service carry it")
     created_at: str
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")

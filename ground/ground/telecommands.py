@@ -164,6 +164,7 @@ def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, An
         "target": command.target_id, "module_id": command.module_id, "args": command.args,
         "status": command.status, "status_reason": command.status_reason,
         "operator": command.operator, "confirmed_by": command.confirmed_by,
+        "request_id": command.request_id,
         "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),
         "transmit_at": isoformat(command.transmit_at) if command.status == Status.READY else None,

@@ -33,7 +33,10 @@ def test_a_new_command_keeps_the_request_id_and_the_access_line_names_the_user(
                          headers={"X-Request-ID": "ops-console:42"})
     assert answer.status_code == 201 and answer.headers["X-Request-ID"] == "ops-console:42"
     assert stored_request_id(database, answer.get_json()["id"]) == "ops-console:42"
+    assert answer.get_json()["request_id"] == "ops-console:42"
     [line] = access()
+    shown = client.get(f"/api/telecommands/{answer.get_json()['id']}").get_json()
+    assert shown["request_id"] == "ops-console:42"
     assert (line.method, line.path, line.status, line.user, line.request_id) == (
         "POST", "/api/telecommands", 201, "operator", "ops-console:42")
 
@@ -52,8 +55,11 @@ def test_a_command_sent_from_the_page_keeps_its_request_id(client, database):
                          headers={"HX-Request": "true", "X-Request-ID": "page-7"})
     assert answer.status_code == 201
     with database.transaction() as session:
-        [request_id] = session.scalars(select(Telecommand.request_id)).all()
+        [(command_id, request_id)] = session.execute(
+            select(Telecommand.id, Telecommand.request_id)).all()
     assert request_id == "page-7"
+    # the detail view shows it, to look the command up in the logs
+    assert "data-request-id>page-7</dd>" in client.get(f"/telecommands/{command_id}").text
 
 
 def test_a_cancel_and_a_refusal_leave_access_lines(client, anonymous, access):

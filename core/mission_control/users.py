@@ -126,7 +126,7 @@ def revoke_all(session: Session, user_id: uuid.UUID) -> None:
 
 def ensure_first_admin(database: Database, settings: Settings) -> str | None:
     """When nobody can sign in yet, create ``admin``: with ADMIN_PASSWORD, or a generated
-    password written to var/initial-admin-password (0600) and logged once. Returns where the
+    password written to var/initial-admin-password (0600), never logged. Returns where the
     password is (None when users exist already)."""
     with database.transaction() as session:
         if session.scalar(select(func.count()).select_from(User)):
@@ -147,7 +147,8 @@ def ensure_first_admin(database: Database, settings: Settings) -> str | None:
     path = settings.var_dir / ADMIN_PASSWORD_FILE
     path.unlink(missing_ok=True)
     write_secret_file(path, password)
-    log.warning("created the first admin %r with the generated password %s (also in %s, "
-                "mode 0600); change it with mc-users or PATCH /api/users", FIRST_ADMIN,
-                password, path)
+    # The password itself never goes to a log (logs are collected, shipped and kept).
+    log.warning("created the first admin %r with a generated password: read it in %s "
+                "(mode 0600), then change it with mc-users or PATCH /api/users", FIRST_ADMIN,
+                path)
     return str(path)

@@ -52,7 +52,7 @@ def test_migrate_creates_admin_with_a_generated_password_in_a_private_file(envir
     password = open(path).read().strip()
     assert len(password) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert done.stderr.count(password) == 1  # printed once, in the log
+    assert password not in done.stderr and path in done.stderr  # the log says where, not what
     assert _users(environment["DATABASE_URL"]) == [("admin", "admin")]
     database = Database(environment["DATABASE_URL"])
     try:

@@ -22,6 +22,7 @@ import os
 import socket
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -233,6 +234,30 @@ def serve(port: int, host: str, collectors: Iterable[Any] = (), *,
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def send_error(self, code: int, message: str | None = None,
+                       explain: str | None = None) -> None:
+            """http.server's own refusals (a malformed request line or header, another method
+            than GET) as JSON like every other answer of ours, and an unknown method as 405."""
+            if code == HTTPStatus.NOT_IMPLEMENTED:
+                code, message = HTTPStatus.METHOD_NOT_ALLOWED, "this port answers GET only"
+            phrase = HTTPStatus(code).phrase
+            body = json.dumps({"error": phrase.lower().replace(" ", "_"),
+                               "message": message or phrase}).encode()
+            self.close_connection = True
+            # An unparsable request line leaves http.server assuming HTTP/0.9, whose answers
+            # have no status line or headers: answer it as HTTP/1.0 instead.
+            self.request_version = "HTTP/1.0" if self.request_version == "HTTP/0.9" \
+                else self.request_version
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            if code == HTTPStatus.METHOD_NOT_ALLOWED:
+                self.send_header("Allow", "GET")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
         def log_message(self, *args: Any) -> None:  # scrapes every few seconds: not logged
             pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -111,6 +112,31 @@ def test_the_metrics_port_serves_metrics_and_health():
             {"status": "ok", "worker_id": "w-1"}
         missing = requests.get(f"{base}/other", timeout=5)
         assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
+    (b"BREW /health HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+    (b"GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+    (b"\x00\x01garbage\r\n\r\n", 400),
+    (b"GET /metrics HTTP/1.1\r\n" + b"X-Long: " + b"a" * 70000 + b"\r\n\r\n", 431),
+])
+def test_the_metrics_port_refuses_what_it_cannot_serve_in_json(raw, status):
+    port = free_port()
+    server = metrics.serve(port, "127.0.0.1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(raw)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ", 2)[1] == str(status).encode(), head
+        assert b"Content-Type: application/json" in head
+        assert json.loads(body)["error"]
     finally:
         server.shutdown()
         server.server_close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +82,27 @@ class Settings(BaseSettings):
     web_threads: int = Field(4, ge=1)
 
 
+_SECRET_NAME = re.compile(r"PASSWORD|KEY|SECRET|TOKEN|_URL")
+
+
+class ConfigurationError(SystemExit):
+    """The environment names a setting with a value it cannot take: the program stops with a
+    message naming each such variable and why (no traceback; exit status 2)."""
+
+    def __init__(self, error: ValidationError) -> None:
+        lines = ["invalid configuration (environment variables; see docs/configuration.md):"]
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper() or "(settings)"
+            # a value that may hold a secret (a password in a URL, a key) is never echoed
+            shown = "" if _SECRET_NAME.search(name) else f"={problem.get('input')!r}"
+            lines.append(f"  {name}{shown}: {problem['msg']}")
+        print("\n".join(lines), file=sys.stderr)
+        super().__init__(2)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(error) from None

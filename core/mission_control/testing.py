@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import NoReturn
@@ -29,6 +30,21 @@ def missing(message: str) -> NoReturn:
     if in_ci():
         pytest.fail(message + " (required in CI)", pytrace=False)
     pytest.skip(message)
+
+
+def healthy_within(url: str, timeout: float = 30) -> bool:
+    """Whether ``url``/health answers 200 within ``timeout`` seconds (asked every 0.1 s)."""
+    import requests  # tests only; services never import this module
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 def tool(name: str, install: str) -> str:

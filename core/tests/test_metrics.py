@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from mission_control.metrics_testing import figure, promtool_check
 from mission_control.migrate import upgrade
 from mission_control.settings import Settings
 from mission_control.status import Status
-from mission_control.testing import gen_command
+from mission_control.testing import gen_command, healthy_within
 
 TRANSITIONS = "mc_telecommand_transitions_total"
 
@@ -204,15 +203,8 @@ def _health_count(page: str) -> float:
 
 
 def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{base} did not start")
+    if not healthy_within(base, 30):
+        raise TimeoutError(f"{base} did not start")
 
 
 def test_the_directory_is_refused_once_prometheus_client_is_imported():

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mission_control.testing import healthy_within
+
 from .accounts import Account, Credentials, sign_up
 
 BIN = Path(sys.executable).parent
@@ -163,14 +165,8 @@ class System:
         return (self.log_dir / f"{key}.log").read_text(errors="replace")
 
     def wait_healthy(self, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
+        if healthy_within(url, timeout):
+            return
         logs = "\n".join(f"--- {k}\n{self.log(k)[-3000:]}" for k in self.processes)
         raise TimeoutError(f"{url} did not become healthy in {timeout}s\n{logs}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from mission_control.openapi import components, document, errors, json_response, ref
+from mission_control.openapi import REFERENCES, components, document, errors, json_response, ref
 
 from .schemas import Heartbeat, HeartbeatOut, SessionOut, SessionRequest
 
@@ -61,8 +61,10 @@ def openapi_document() -> dict[str, Any]:
                                "nothing written"}),
             }}},
     }
-    described = document("robot-server", description, paths,
-                         components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut)))
+    schemas = components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut))
+    # A module id must name one of this robot's modules, which no schema can say (422).
+    schemas["ModuleStatus"]["properties"]["module_id"][REFERENCES] = "modules"
+    described = document("robot-server", description, paths, schemas)
     described["components"]["securitySchemes"] = {SCHEME: {
         "type": "http", "scheme": "bearer",
         "description": "the token of POST /robots/{robot_id}/session"}}

@@ -32,7 +32,7 @@ def heartbeat(database: Database, robot_id: uuid.UUID, session_id: int,
             ids = [m.module_id for m in beat.modules]
             own = set(session.scalars(select(Module.id).where(Module.robot_id == robot_id,
                                                               Module.id.in_(ids))))
-            wrong = [{"field": f"body.modules[{index}].module_id",
+            wrong = [{"field": f"modules.{index}.module_id",
                       "message": f"module {module_id} is not a module of this robot"}
                      for index, module_id in enumerate(ids) if module_id not in own]
             if wrong:

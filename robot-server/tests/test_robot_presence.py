@@ -68,7 +68,7 @@ def test_a_module_of_another_robot_is_422_naming_it_and_nothing_is_written(clien
         "RUNNING", [{"module_id": str(m1), "status": "RUNNING"},
                     {"module_id": str(foreign), "status": "RUNNING"}]))
     body = assert_error(response, 422, "validation_error")
-    assert body["fields"] == [{"field": "body.modules[1].module_id",
+    assert body["fields"] == [{"field": "modules.1.module_id",
                                "message": f"module {foreign} is not a module of this robot"}]
     row = _robot(database, robot_id)
     assert row.status == "IDLE" and not row.online and row.last_online is None

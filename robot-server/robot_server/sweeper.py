@@ -1,8 +1,8 @@
 """The offline sweeper: marks silent robots offline (timeout events) even when no request
 arrives. Every robot-server process runs one, but only the holder of the database lease row
 ``robot-sweeper`` sweeps, so the fleet sweeps once however many processes and replicas run.
-The lease lasts LEASE_S and is renewed at each pass; when its holder dies another process
-takes it over once it lapses.
+The lease lasts LEASE_S and is renewed at each pass; a holder that stops hands it back, and
+when one dies another process takes it over once it lapses.
 """
 
 from __future__ import annotations
@@ -77,10 +77,21 @@ class Sweeper:
             self._thread.start()
 
     def stop(self, timeout: float = 10) -> None:
+        """Stop the thread and hand the lease back, so another process sweeps at once."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.release()
+
+    def release(self) -> None:
+        try:
+            with self.database.transaction() as session:
+                session.execute(update(Lease).where(Lease.name == LEASE_NAME,
+                                                    Lease.holder == self.holder)
+                                .values(expires_at=utcnow()))
+        except Exception:  # the database is away: the lease lapses by itself
+            log.warning("could not release the sweeper's lease", exc_info=True)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

@@ -145,6 +145,8 @@ def test_only_the_lease_holder_sweeps(database, robot):
     assert second.holds_lease() and not first.holds_lease()
     with database.autocommit() as connection:
         assert connection.scalar(select(Lease.holder)) == second.holder
+    second.stop()  # a holder that stops hands the lease back at once
+    assert first.holds_lease()
 
 
 def test_the_sweeper_thread_finds_a_silent_robot_within_timeout_plus_one_second(make_app,

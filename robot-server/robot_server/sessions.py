@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import request
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
 from mission_control.robot_models import RobotSession
@@ -36,9 +37,12 @@ def open_session(database: Database, robot_id: uuid.UUID, ttl_s: float) -> Opene
     token = secrets.token_urlsafe(32)
     now = utcnow()
     expires_at = now + timedelta(seconds=ttl_s)
-    with database.transaction() as session:
-        session.add(RobotSession(robot_id=robot_id, token_hash=token_hash(token), created_at=now,
-                                 expires_at=expires_at))
+    try:
+        with database.transaction() as session:
+            session.add(RobotSession(robot_id=robot_id, token_hash=token_hash(token),
+                                     created_at=now, expires_at=expires_at))
+    except IntegrityError:  # the robot was deleted since its password was checked
+        raise ApiError(404, "not_found", f"no robot with id {robot_id}") from None
     return Opened(token, expires_at)
 
 

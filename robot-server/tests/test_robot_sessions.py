@@ -7,12 +7,15 @@ import hashlib
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from mission_control import throttle
 from mission_control.robot_models import RobotSession
 from mission_control.testing import assert_error
 from mission_control.timeutil import utcnow
+from mission_control.web import ApiError
+from robot_server import sessions
 
 from robot_server.testing import PASSWORD, add_robot, auth, beat, open_session, token_of
 
@@ -138,3 +141,9 @@ def test_the_password_is_never_logged(client, robot, caplog):
     open_session(client, robot_id)
     open_session(client, robot_id, "a wrong secret guess")
     assert PASSWORD not in caplog.text and "a wrong secret guess" not in caplog.text
+
+
+def test_a_session_for_a_robot_deleted_meanwhile_is_404(database):
+    with pytest.raises(ApiError) as refused:
+        sessions.open_session(database, uuid.uuid4(), 60)
+    assert refused.value.status == 404

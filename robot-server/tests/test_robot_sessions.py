@@ -16,7 +16,6 @@ from mission_control.testing import assert_error
 from mission_control.timeutil import utcnow
 from mission_control.web import ApiError
 from robot_server import sessions
-
 from robot_server.testing import PASSWORD, add_robot, auth, beat, open_session, token_of
 
 

@@ -83,3 +83,6 @@ def test_a_robot_goes_online_times_out_and_comes_back(system_factory, database):
     metrics = requests.get(f"{system.robot_server_url}/metrics", timeout=10).text
     assert "mc_robots_online 0.0" in metrics
     assert 'mc_robot_sessions_refused_total{reason="wrong_password"} 1.0' in metrics
+    for name, text in system.logs().items():  # neither the password nor the token is logged
+        assert PASSWORD not in text and opened.json()["token"] not in text, name
+    assert "robot-server" in system.logs()["robot-server.log"]

@@ -6,7 +6,7 @@ TEST_WORKERS ?= 2
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := core ground command-sender spacecraft registry-api
+PACKAGES := core ground command-sender spacecraft registry-api robot-server
 
 .PHONY: install migrate seed run test bench clean up down logs compose-test
 
@@ -55,6 +55,7 @@ up:
 	@echo "  operator page  http://$(PUBLISH_HOST):5000/   API docs: http://$(PUBLISH_HOST):5000/docs"
 	@echo "  registry-api   http://$(PUBLISH_HOST):8000/docs"
 	@echo "  spacecraft     http://$(PUBLISH_HOST):8080/state"
+	@echo "  robot-server   http://$(PUBLISH_HOST):7070/docs"
 	@echo "  sign in        as admin, password: ADMIN_PASSWORD in $(CURDIR)/.env"
 	@echo "  observability  COMPOSE_PROFILES=observability make up: Grafana http://$(PUBLISH_HOST):3000"
 

@@ -258,3 +258,20 @@ def test_readme_and_the_docs_index_link_every_page():
     index = set(_links(DOCS / "README.md"))
     assert pages <= readme
     assert pages - {"README.md"} <= index
+
+
+def test_robot_server_page_lists_exactly_the_routes_it_serves(tmp_path):
+    from robot_server.app import create_app as robot_server_app
+
+    url = f"sqlite:///{tmp_path / 'mission-control.db'}"
+    upgrade(url)
+    database = Database(url)
+    try:
+        app = robot_server_app(Settings(database_url=url), database)
+        served = {(m, p) for m, p in served_routes(app) if not p.startswith("/docs/static/")}
+    finally:
+        database.dispose()
+    documented = documented_routes("Routes", page("robot-server.md")) | \
+        documented_routes("Every service")
+    documented = {(m, p) for m, p in documented if not p.startswith("/docs/static/")}
+    assert served == documented

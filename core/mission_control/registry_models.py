@@ -12,7 +12,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text,
+    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    Uuid, false, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -85,6 +86,9 @@ class Robot(_Timestamps, Base):
     ip_address: Mapped[str | None] = mapped_column(String(45), default=None)
     port: Mapped[int | None] = mapped_column(Integer, default=None)
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Written by robot-server only (docs/robot-server.md): heartbeats set it, a closed session
+    # or its sweeper (HEARTBEAT_TIMEOUT_S without one) clears it; the API shows `connection`.
+    online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Module(_Timestamps, Base):

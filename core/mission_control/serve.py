@@ -28,6 +28,7 @@ SERVICES = {
     "ground": ("ground.app:create_app", "ground_url"),
     "spacecraft": ("spacecraft.app:create_app", "spacecraft_url"),
     "registry-api": ("registry_api.app:create_app", "registry_url"),
+    "robot-server": ("robot_server.app:create_app", "robot_server_url"),
 }
 
 

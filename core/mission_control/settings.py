@@ -77,9 +77,20 @@ class Settings(BaseSettings):
     # argon2 checks one process runs at once; more wait (then 503) instead of starving requests.
     max_concurrent_hashes: int = Field(1, ge=1, le=64)
 
+    # robot-server (docs/robot-server.md): session lifetime (renewed by use), the robots'
+    # heartbeat period, and the silence after which a robot is offline (unset: 3 x interval).
+    robot_session_ttl_s: float = Field(3600.0, gt=0)
+    heartbeat_interval_s: float = Field(1.0, gt=0)
+    heartbeat_timeout_s: float | None = Field(None, gt=0)
+
     # gunicorn, for each web service (mc-serve): worker processes, and threads in each
     web_concurrency: int = Field(2, ge=1)
     web_threads: int = Field(4, ge=1)
+
+    @property
+    def heartbeat_timeout(self) -> float:
+        """HEARTBEAT_TIMEOUT_S, or 3 x HEARTBEAT_INTERVAL_S when unset."""
+        return self.heartbeat_timeout_s or 3 * self.heartbeat_interval_s
 
 
 _SECRET_NAME = re.compile(r"PASSWORD|KEY|SECRET|TOKEN|_URL")

@@ -20,6 +20,9 @@ from .db import Database
 from .timeutil import utcnow
 
 MAX_FAILURES = 5
+# The scope of wrong robot passwords, per robot: registry-api's verify-password and
+# robot-server's sessions count them together.
+ROBOT_SCOPE = "robot"
 WINDOW_S = 15 * 60
 
 

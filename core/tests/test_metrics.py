@@ -222,11 +222,15 @@ def test_the_observability_page_lists_every_series_with_its_type_and_labels(data
     from command_sender import monitoring  # noqa: F401  (declares the worker's series)
     from ground.app import create_app
     from prometheus_client.parser import text_string_to_metric_families
+    from robot_server.app import create_app as robot_server_app
 
-    app = create_app(Settings(database_url=database.url, var_dir=var_dir), database=database)
-    client = app.test_client()
+    settings = Settings(database_url=database.url, var_dir=var_dir)
+    client = create_app(settings, database=database).test_client()
     client.get("/health")
     text = client.get("/metrics").get_data(as_text=True)
+    # robot-server's page adds its own series (mc_robots_online is read at its scrapes only)
+    robot_server = robot_server_app(settings, database=database).test_client()
+    text += robot_server.get("/metrics").get_data(as_text=True)
     types = dict(re.findall(r"^# TYPE (mc_\S+) (\w+)$", text, re.M))
     labels = {}
     for family in text_string_to_metric_families(text):

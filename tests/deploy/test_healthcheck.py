@@ -38,7 +38,7 @@ def test_each_service_is_checked_on_the_port_it_listens_on():
     with pytest.raises(ValueError, match="METRICS_PORT is 0"):
         health_url("command-sender", Settings(metrics_port=0))
     with pytest.raises(ValueError, match="unknown service"):
-        health_url("robot-server", settings)
+        health_url("robot-client", settings)
 
 
 class _Health(http.server.BaseHTTPRequestHandler):

@@ -44,6 +44,7 @@ COMMANDS = {
     "spacecraft": [str(BIN / "mc-serve"), "spacecraft"],
     "command-sender": [str(BIN / "command-sender")],
     "registry-api": [str(BIN / "mc-serve"), "registry-api"],
+    "robot-server": [str(BIN / "mc-serve"), "robot-server"],
 }
 
 
@@ -122,6 +123,10 @@ class System:
     def registry_url(self) -> str:
         return self.env["REGISTRY_URL"]
 
+    @property
+    def robot_server_url(self) -> str:
+        return self.env["ROBOT_SERVER_URL"]
+
     def start(self, name: str, *, instance: str | None = None, **extra_env: str) -> subprocess.Popen:
         self._own("starting a process")
         key = instance or name
@@ -194,6 +199,7 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         "GROUND_URL": f"http://127.0.0.1:{free_port()}",
         "SPACECRAFT_URL": f"http://127.0.0.1:{free_port()}",
         "REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
+        "ROBOT_SERVER_URL": f"http://127.0.0.1:{free_port()}",
         "MAX_TRANSMIT_DELAY_S": "0.2",
         "MAX_STAGE_DELAY_S": "0.2",
         "EXECUTION_FAILURE_RATE": "0",
@@ -208,7 +214,8 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         for name in services:
             system.start(name)
         for name, url in (("ground", system.ground_url), ("spacecraft", system.spacecraft_url),
-                          ("registry-api", system.registry_url)):
+                          ("registry-api", system.registry_url),
+                          ("robot-server", system.robot_server_url)):
             if name in services:
                 system.wait_healthy(url)
         if "ground" in services or "registry-api" in services:

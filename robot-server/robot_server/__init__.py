@@ -1,0 +1,1 @@
+"""robot-server: the fleet hub robots talk to (docs/robot-server.md)."""

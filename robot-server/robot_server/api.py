@@ -1,0 +1,134 @@
+"""robot-server's robot routes: open and close a session, heartbeats (docs/robot-server.md).
+
+Robots authenticate with their own password (the registry's argon2id hash) and then with
+their session's bearer token; user roles play no part here. A malformed or unknown robot id
+is 404; the password is never logged or returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, current_app
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import select
+
+from mission_control import metrics, throttle
+from mission_control.db import Database
+from mission_control.passwords import HashingBusy, verify_password
+from mission_control.registry_models import Robot
+from mission_control.settings import Settings
+from mission_control.timeutil import isoformat
+from mission_control.web import ApiError, error_response, parse_body, retry_later
+
+from . import presence, sessions
+from .schemas import Heartbeat, SessionRequest
+
+bp = Blueprint("robots", __name__)
+log = logging.getLogger(__name__)
+
+ROBOT_SCOPE = throttle.ROBOT_SCOPE
+REFUSAL_REASONS = ("wrong_password", "throttled", "busy")
+HEARTBEATS = metrics.counter("mc_robot_heartbeats_total", "Heartbeats robot-server recorded")
+SESSIONS_REFUSED = metrics.counter("mc_robot_sessions_refused_total",
+                                   "Robot sessions refused, by reason", ["reason"])
+for _reason in REFUSAL_REASONS:
+    SESSIONS_REFUSED.labels(_reason)
+
+
+class OnlineGauge:
+    """mc_robots_online: robots online now, read from the database at each scrape."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def collect(self):
+        try:
+            count = presence.online_count(self.database)
+        except Exception as error:  # the database is down: left out of this scrape
+            log.warning("mc_robots_online left out of this scrape: %s", error)
+            return
+        yield GaugeMetricFamily("mc_robots_online", "Robots online now (database)", value=count)
+
+
+def database() -> Database:
+    return current_app.extensions["database"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["settings"]
+
+
+def robot_id_of(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(404, "not_found", f"no robot with id {raw[:64]!r}") from None
+
+
+def _robot_password_hash(robot_id: uuid.UUID) -> str | None:
+    with database().autocommit() as connection:
+        found = connection.execute(select(Robot.id, Robot.password_hash)
+                                   .where(Robot.id == robot_id)).first()
+    if found is None:
+        raise ApiError(404, "not_found", f"no robot with id {robot_id}")
+    return found.password_hash
+
+
+@bp.errorhandler(sessions.NoSession)
+def _no_session(error: sessions.NoSession):
+    response = error_response(401, "unauthorized", str(error))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="robot-server"'
+    return response
+
+
+@bp.post("/robots/<robot_id>/session")
+def open_session(robot_id: str):
+    """Open a session with the robot's password: 201 with a bearer token."""
+    parsed = robot_id_of(robot_id)
+    body = parse_body(SessionRequest)
+    subject = throttle.subject_of(str(parsed))
+    try:
+        throttle.check(database(), ROBOT_SCOPE, subject)
+    except throttle.Throttled as refused:
+        SESSIONS_REFUSED.labels("throttled").inc()
+        return retry_later(429, "throttled", str(refused), refused.retry_after)
+    stored = _robot_password_hash(parsed)
+    try:
+        matches = verify_password(stored, body.password)
+    except HashingBusy:
+        SESSIONS_REFUSED.labels("busy").inc()
+        raise
+    if not matches:
+        throttle.record_failure(database(), ROBOT_SCOPE, subject)
+        SESSIONS_REFUSED.labels("wrong_password").inc()
+        return error_response(401, "wrong_password", "the password does not match")
+    throttle.clear(database(), ROBOT_SCOPE, subject)
+    opened = sessions.open_session(database(), parsed, settings().robot_session_ttl_s)
+    return {"token": opened.token, "expires_at": isoformat(opened.expires_at)}, 201
+
+
+@bp.delete("/robots/<robot_id>/session")
+def close_session(robot_id: str):
+    """Close the session (deregistration): the token stops working, the robot is offline."""
+    parsed = robot_id_of(robot_id)
+    session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
+    presence.close_session(database(), parsed, session_id)
+    return "", 204
+
+
+@bp.post("/robots/<robot_id>/heartbeat")
+def heartbeat(robot_id: str):
+    """The robot's status, its modules' statuses and its latest telemetry."""
+    parsed = robot_id_of(robot_id)
+    session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
+    beat = parse_body(Heartbeat)
+    at = presence.heartbeat(database(), parsed, session_id, beat)
+    HEARTBEATS.inc()
+    answer: dict[str, Any] = {
+        "connection": "online", "last_online": isoformat(at),
+        "heartbeat_interval_s": settings().heartbeat_interval_s,
+        "heartbeat_timeout_s": settings().heartbeat_timeout}
+    return answer, 200

@@ -1,0 +1,102 @@
+"""The offline sweeper: marks silent robots offline (timeout events) even when no request
+arrives. Every robot-server process runs one, but only the holder of the database lease row
+``robot-sweeper`` sweeps, so the fleet sweeps once however many processes and replicas run.
+The lease lasts LEASE_S and is renewed at each pass; a holder that stops hands it back, and
+when one dies another process takes it over once it lapses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from mission_control.db import Database
+from mission_control.robot_models import Lease
+from mission_control.timeutil import utcnow
+
+from . import presence
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "robot-sweeper"
+LEASE_S = 5.0
+
+
+class Sweeper:
+    """``run_once()`` is one pass (tests drive it); ``start()`` runs passes every ``period_s``
+    in a daemon thread until ``stop()`` (under mc-serve: one per gunicorn worker)."""
+
+    def __init__(self, database: Database, timeout_s: float, period_s: float | None = None,
+                 lease_s: float = LEASE_S) -> None:
+        self.database = database
+        self.timeout_s = timeout_s
+        # Offline within timeout + 1 s: a pass at least every half second.
+        self.period_s = period_s if period_s is not None else min(0.5, timeout_s / 2)
+        self.lease_s = lease_s
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def holds_lease(self) -> bool:
+        """Take or renew the lease; whether this sweeper holds it now."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.lease_s)
+        with self.database.transaction() as session:
+            taken = session.execute(
+                update(Lease).where(Lease.name == LEASE_NAME,
+                                    or_(Lease.holder == self.holder, Lease.expires_at < now))
+                .values(holder=self.holder, expires_at=until)).rowcount == 1
+            if taken or session.get(Lease, LEASE_NAME) is not None:
+                return taken
+        try:
+            with self.database.transaction() as session:
+                session.add(Lease(name=LEASE_NAME, holder=self.holder, expires_at=until))
+        except IntegrityError:  # another process created it first
+            return False
+        return True
+
+    def run_once(self) -> int:
+        """One pass: how many robots it marked offline (0 when another process holds the lease)."""
+        if not self.holds_lease():
+            return 0
+        gone = presence.sweep(self.database, self.timeout_s)
+        for robot_id in gone:
+            log.info("robot %s offline: no heartbeat for %ss", robot_id, self.timeout_s)
+        return len(gone)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="robot-sweeper", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the thread and hand the lease back, so another process sweeps at once."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.release()
+
+    def release(self) -> None:
+        try:
+            with self.database.transaction() as session:
+                session.execute(update(Lease).where(Lease.name == LEASE_NAME,
+                                                    Lease.holder == self.holder)
+                                .values(expires_at=utcnow()))
+        except Exception:  # the database is away: the lease lapses by itself
+            log.warning("could not release the sweeper's lease", exc_info=True)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the database is away for a moment: try again next pass
+                log.exception("sweeper pass failed")
+            self._stopping.wait(self.period_s)

@@ -5,7 +5,8 @@ Each request gets an id: the client's ``X-Request-ID`` when it is 1 to 64 charac
 (logs.bind_request_id: every line logged while serving it carries ``request_id``) and echoed in
 the response's ``X-Request-ID``. When the answer is ready, one access line says what was asked
 and how it went: method, path (never the query string), status, duration in ms, the signed-in
-user's name (``-`` for nobody, or a service presenting the uplink key) and the request id.
+user's name (``-`` for nobody; ``uplink-key`` for a service presenting the uplink key,
+``robot:<id>`` for a robot's session) and the request id.
 /health and /metrics log theirs at DEBUG, so probes do not drown the log.
 """
 
@@ -30,11 +31,17 @@ def _start() -> None:
     bind_request_id(g.request_id)
 
 
+def name_caller(name: str) -> None:
+    """Who the access line names for a caller that is not a signed-in user: ``uplink-key``
+    for a service presenting the uplink key, ``robot:<id>`` for a robot's session."""
+    g.access_caller = name
+
+
 def _user() -> str:
     # authweb's guard puts the signed-in caller's Identity there (current_identity());
-    # a public view, a refusal or a service presenting the uplink key leaves none.
+    # a public view or a refusal leaves none, and other callers are named by name_caller.
     identity = g.get("identity")
-    return identity.username if identity is not None else "-"
+    return identity.username if identity is not None else g.get("access_caller", "-")
 
 
 def _finish(response: Response) -> Response:

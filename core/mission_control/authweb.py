@@ -24,7 +24,7 @@ from typing import Callable
 
 from flask import Flask, Response, current_app, g, request
 
-from . import auth, keys
+from . import access, auth, keys
 from .auth import Identity
 from .web import error_response
 
@@ -95,6 +95,7 @@ def _guard() -> Response | None:
         return _page_guard(needed)
     if getattr(view, "auth_service", False) and is_service_key(bearer_token()):
         g.identity = None
+        access.name_caller("uplink-key")
         return None
     identity = auth.identify(current_app.extensions["database"], bearer_token())
     if identity is None:

@@ -13,6 +13,7 @@ from flask import request
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from mission_control import access
 from mission_control.db import Database
 from mission_control.robot_models import RobotSession
 from mission_control.timeutil import utcnow
@@ -71,4 +72,5 @@ def authenticate(database: Database, robot_id: uuid.UUID, ttl_s: float) -> int:
             raise ApiError(403, "forbidden", "this token belongs to another robot")
         connection.execute(update(RobotSession).where(RobotSession.id == found.id)
                            .values(expires_at=now + timedelta(seconds=ttl_s)))
+    access.name_caller(f"robot:{robot_id}")
     return found.id

@@ -179,3 +179,15 @@ def test_metrics_show_heartbeats_robots_online_and_refused_sessions(client, robo
     assert "mc_robot_heartbeats_total" in page
     assert 'mc_robot_sessions_refused_total{reason="wrong_password"}' in page
     assert 'mc_robot_sessions_refused_total{reason="throttled"}' in page
+
+
+def test_the_access_line_of_a_robot_call_names_the_robot(client, robot, caplog):
+    robot_id, _ = robot
+    token = token_of(client, robot_id)
+    with caplog.at_level("INFO", logger="mission_control.access"):
+        assert client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token),
+                           json=beat("IDLE")).status_code == 200
+        assert client.post(f"/robots/{robot_id}/heartbeat", json=beat("IDLE")).status_code == 401
+    named = [(r.status, r.user) for r in caplog.records if r.name == "mission_control.access"]
+    assert named == [(200, f"robot:{robot_id}"), (401, "-")]
+    assert token not in caplog.text

@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import Response, current_app, request
 
-from mission_control import keys
+from mission_control import access, keys
 from mission_control.authweb import bearer_token, unauthorized
 
 REFUSED = "send Authorization: Bearer <UPLINK_KEY> (the key the command-sender holds)"
@@ -39,5 +39,6 @@ def require_key() -> Response | None:
     if view is None or getattr(view, "uplink_open", False):
         return None
     if keys.same_secret(bearer_token(), expected_key()):
+        access.name_caller("uplink-key")
         return None
     return unauthorized(REFUSED)

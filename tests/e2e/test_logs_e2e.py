@@ -106,4 +106,5 @@ def test_one_format_everywhere_and_a_request_id_followed_to_the_spacecraft(
     assert any("READY -> TRANSMITTED" in r["message"] for r in transitions)
     uplinked = access_lines(logs["spacecraft.log"], method="POST", path="/commands",
                             request_id=trace)  # more than one only if a send was retried
-    assert uplinked and all((str(r["status"]), r["user"]) == ("202", "-") for r in uplinked)
+    assert uplinked and all((str(r["status"]), r["user"]) == ("202", "uplink-key")
+                        for r in uplinked)

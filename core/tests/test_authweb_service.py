@@ -58,6 +58,7 @@ def test_a_service_view_still_takes_a_user_with_its_role_and_no_one_else(app, da
 
 def test_the_access_line_names_a_caller_holding_the_uplink_key(app, caplog):
     key = bearer(keys.uplink_key(app.extensions["settings"]))
+    caplog.clear()
     with caplog.at_level("INFO", logger="mission_control.access"):
         assert app.test_client().post("/check", headers=key).status_code == 200
     [line] = [r for r in caplog.records if r.name == "mission_control.access"]

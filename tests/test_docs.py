@@ -99,7 +99,7 @@ def test_lifecycle_page_names_the_workers_columns_as_the_schema_has_them():
 
 
 def test_uplink_target_states_end_in_the_lifecycles_own_final_statuses():
-    from spacecraft.schemas import CommandState
+    from mission_control.uplink_schemas import CommandState
 
     rows = only_table(section(page("uplink.md"), "States on the target"))
     states = [r["state"] for r in rows]

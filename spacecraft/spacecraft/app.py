@@ -6,9 +6,10 @@ from flask import Flask
 
 from mission_control.db import Database
 from mission_control.settings import Settings, get_settings
+from mission_control.uplink_routes import uplink_blueprint
 from mission_control.web import service_app
 
-from . import uplink
+from . import state
 from .executor import Executor
 from .onboard import Onboard
 from .openapi import openapi_document
@@ -32,7 +33,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                         on_demand=executor_on_demand)
     app.extensions["executor"] = executor
     app.extensions["background_tasks"] = [executor]
-    app.extensions["onboard"] = Onboard(database, max_stage_delay_s=settings.max_stage_delay_s,
-                                        on_received=executor.notify)
-    app.register_blueprint(uplink.bp)
+    onboard = Onboard(database, max_stage_delay_s=settings.max_stage_delay_s,
+                      on_received=executor.notify)
+    app.extensions["onboard"] = onboard
+    app.extensions["uplink"] = onboard  # the uplink routes' receiver
+    app.register_blueprint(uplink_blueprint())
+    app.register_blueprint(state.bp)
     return app

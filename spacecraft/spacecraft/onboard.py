@@ -1,10 +1,8 @@
 """The spacecraft's on-board storage: receive commands (one or a batch), report on them.
 
-Receipt is idempotent on the command id (the table's primary key): one INSERT ... ON CONFLICT
-(id) DO UPDATE SET receipts = receipts + 1 stores the new commands of a batch and counts one
-more receipt of the known ones, so two copies racing can never store a command twice. Reads
-here never execute anything: the executor (executor.py) does that on its own clock.
-Nothing here knows about HTTP.
+It is the spacecraft's uplink receiver (mission_control.uplink_routes): receipt is idempotent
+on the command id (mission_control.uplink_store). Reads here never execute anything: the
+executor (executor.py) does that on its own clock. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -12,33 +10,26 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Callable, Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from mission_control.db import Database
 from mission_control.models import SpacecraftState, UplinkedCommand
 from mission_control.timeutil import utcnow
+from mission_control.uplink_checks import Refused, catalog_checked
+from mission_control.uplink_schemas import (
+    Acknowledgement, CommandReport, Incoming, UplinkRequest,
+)
+from mission_control.uplink_store import acknowledgements, read_reports, store_receipts
 
 from .executor import EXECUTED, FAILED, RECEIVED, STATE_ROW_ID
-from .schemas import Acknowledgement, Attitude, CommandCounts, CommandReport, StateReport
+from .schemas import Attitude, CommandCounts, StateReport
 
 log = logging.getLogger(__name__)
+confirmations = logging.getLogger("spacecraft.uplink")
 
 _commands = UplinkedCommand.__table__
-_REPORTED = (_commands.c.id, _commands.c.command_name, _commands.c.state, _commands.c.detail,
-             _commands.c.executions, _commands.c.receipts, _commands.c.received_at,
-             _commands.c.finished_at)
-
-
-class Incoming(NamedTuple):
-    """A command as received, its arguments already checked against the catalog."""
-
-    id: str
-    command_name: str
-    args: dict[str, Any]
-    module_id: str | None
 
 
 class Onboard:
@@ -51,47 +42,45 @@ class Onboard:
         self.max_stage_delay_s = max_stage_delay_s
         self.on_received = on_received
         self.rng = rng or random.Random()
-        self._insert = postgresql.insert if database.is_postgresql else sqlite.insert
+
+    def check(self, commands: list[UplinkRequest]) -> list[Incoming | Refused]:
+        """Each command against the spacecraft catalog, in order. The spacecraft keeps no
+        column for who confirmed a hazardous command; the log line is its record on board."""
+        answers: list[Incoming | Refused] = []
+        for body in commands:
+            try:
+                answers.append(catalog_checked("spacecraft", body))
+            except Refused as refused:
+                answers.append(refused)
+                continue
+            if body.confirmed_by is not None:
+                confirmations.info("command %s %s confirmed by %s", body.id,
+                                   body.command_name, body.confirmed_by)
+        return answers
 
     def receive(self, commands: list[Incoming]) -> dict[str, Acknowledgement]:
         """Store new commands and count one more receipt of known ones, in one statement;
         return the acknowledgement of each id (its first receipt's time, its current state).
-
-        The ids must be unique within the call. Rows go in id order, so two batches that
-        share ids lock them in the same order and cannot deadlock.
-        """
+        The ids must be unique within the call."""
         now = utcnow()
         rows = [{"id": c.id, "command_name": c.command_name, "args": c.args,
                  "module_id": c.module_id, "state": RECEIVED, "executions": 0, "receipts": 1,
                  "received_at": now,
                  "execute_at": now + timedelta(seconds=self.rng.uniform(0, self.max_stage_delay_s))}
-                for c in sorted(commands, key=lambda c: c.id)]
-        statement = self._insert(_commands)
-        statement = statement.on_conflict_do_update(
-            index_elements=[_commands.c.id],
-            set_={"receipts": _commands.c.receipts + 1},
-        ).returning(_commands.c.id, _commands.c.state, _commands.c.executions,
-                    _commands.c.received_at, _commands.c.receipts, _commands.c.execute_at)
+                for c in commands]
         with self.database.begin() as connection:
-            stored = connection.execute(statement, rows).all()
+            stored = store_receipts(connection, _commands, rows, _commands.c.execute_at)
         first = [row.execute_at for row in stored if row.receipts == 1]
         log.info("received %d commands (%d new)", len(stored), len(first))
         if first and self.on_received is not None:
             self.on_received(first)
-        return {row.id: Acknowledgement(id=row.id, state=row.state, executions=row.executions,
-                                        received_at=row.received_at, acknowledged=True)
-                for row in stored}
-
-    def report(self, command_id: str) -> CommandReport | None:
-        """The command as it is now; None for an unknown id. Executes nothing."""
-        reports = self.reports([command_id])
-        return reports.get(command_id)
+        return acknowledgements(stored)
 
     def reports(self, command_ids: list[str]) -> dict[str, CommandReport]:
-        """The known commands among ``command_ids``, by id, read with one SELECT."""
+        """The known commands among ``command_ids``, by id, read with one SELECT. Executes
+        nothing."""
         with self.database.autocommit() as connection:
-            rows = connection.execute(
-                select(*_REPORTED).where(_commands.c.id.in_(command_ids))).all()
+            rows = read_reports(connection, _commands, command_ids)
         return {row.id: CommandReport(**row._asdict()) for row in rows}
 
     def state(self) -> StateReport:

@@ -18,10 +18,12 @@ from pydantic import BaseModel
 from mission_control.catalog import CommandSpec, commands_for
 from mission_control.openapi import components, document, error, errors, json_response, ref
 
-from .schemas import (
-    Acknowledgement, BatchAcknowledgement, CommandReport, QueryReport, Refusal, StateReport,
-    UplinkBatch, UplinkQuery, UplinkRequest,
+from mission_control.uplink_schemas import (
+    Acknowledgement, BatchAcknowledgement, CommandReport, QueryReport, Refusal, UplinkBatch,
+    UplinkQuery, UplinkRequest,
 )
+
+from .schemas import StateReport
 
 MODELS: tuple[type[BaseModel], ...] = (UplinkRequest, UplinkBatch, UplinkQuery, Acknowledgement,
                                        Refusal, BatchAcknowledgement, CommandReport, QueryReport,

@@ -28,7 +28,9 @@ from mission_control.models import (
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )
-from mission_control.robot_models import Lease, RobotConnectionEvent, RobotSession
+from mission_control.robot_models import (
+    Lease, RobotCommand, RobotConnectionEvent, RobotSession,
+)
 from mission_control.testing import in_ci
 from mission_control.timeutil import utcnow
 
@@ -101,7 +103,7 @@ def reset_database(database: Database) -> None:
         session.execute(update(SpacecraftState).values(
             heater_on=False, roll_deg=0.0, pitch_deg=0.0, yaw_deg=0.0, solar_array_deployed=False,
             images_captured=0, boot_count=0, updated_at=utcnow()))
-        for robot_table in (RobotConnectionEvent, RobotSession, Lease):
+        for robot_table in (RobotCommand, RobotConnectionEvent, RobotSession, Lease):
             session.execute(delete(robot_table))
         for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
             session.execute(delete(registry_table))

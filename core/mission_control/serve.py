@@ -2,7 +2,8 @@
 
 The address comes from the same setting other services use to find it (GROUND_URL for
 ground, ...), so the two can never disagree. WEB_CONCURRENCY and WEB_THREADS (Settings) set
-the worker processes and the threads in each.
+the worker processes and the threads in each; robot-server runs gevent's worker instead of
+threads (GEVENT_SERVICES).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ SERVICES = {
     "registry-api": ("registry_api.app:create_app", "registry_url"),
     "robot-server": ("robot_server.app:create_app", "robot_server_url"),
 }
+# robot-server holds the robots' long polls (GET /robots/{id}/commands?wait=...), idle for
+# up to 30 s each: with gevent's worker each is a greenlet, so a process holds thousands
+# (GEVENT_CONNECTIONS) where gthread holds WEB_THREADS. The others answer short requests.
+GEVENT_SERVICES = frozenset({"robot-server"})
+GEVENT_CONNECTIONS = 4000
 
 
 def bind_address(url: str, listen_host: str = "") -> str:
@@ -133,11 +139,14 @@ def main(argv: list[str] | None = None) -> None:
 def gunicorn_options(service: str, settings: Settings) -> dict[str, Any]:
     """How gunicorn runs ``service``: where it binds, how many workers and threads."""
     _, url_setting = SERVICES[service]
+    concurrency: dict[str, Any] = (
+        {"worker_class": "gevent", "worker_connections": GEVENT_CONNECTIONS}
+        if service in GEVENT_SERVICES else
+        {"worker_class": "gthread", "threads": settings.web_threads})
     return {
         "bind": bind_address(getattr(settings, url_setting), settings.listen_host),
         "workers": settings.web_concurrency,
-        "worker_class": "gthread",
-        "threads": settings.web_threads,
+        **concurrency,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),

@@ -117,3 +117,11 @@ def _raw_request(port: int, request: bytes) -> bytes:
         while chunk := connection.recv(65536):
             answer += chunk
     return answer
+
+
+def test_robot_server_runs_gevents_worker_for_its_long_polls():
+    options = gunicorn_options("robot-server", Settings(robot_server_url="http://127.0.0.1:7071"))
+
+    assert options["worker_class"] == "gevent" and "threads" not in options
+    assert options["worker_connections"] >= 1000
+    assert gunicorn_options("ground", Settings())["worker_class"] == "gthread"

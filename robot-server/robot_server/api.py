@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, current_app
 from prometheus_client.core import GaugeMetricFamily
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROBOT_SCOPE = throttle.ROBOT_SCOPE
 REFUSAL_REASONS = ("wrong_password", "throttled", "busy")
+BUSY_RETRY_AFTER_S = 1
 HEARTBEATS = metrics.counter("mc_robot_heartbeats_total", "Heartbeats robot-server recorded")
 SESSIONS_REFUSED = metrics.counter("mc_robot_sessions_refused_total",
                                    "Robot sessions refused, by reason", ["reason"])
@@ -38,19 +39,19 @@ for _reason in REFUSAL_REASONS:
     SESSIONS_REFUSED.labels(_reason)
 
 
-class OnlineGauge:
-    """mc_robots_online: robots online now, read from the database at each scrape."""
+class DatabaseGauge:
+    """A gauge read from the database at each scrape (robots online, commands queued)."""
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self.name, self.documentation, self.read = name, documentation, read
 
     def collect(self):
         try:
-            count = presence.online_count(self.database)
+            count = self.read()
         except Exception as error:  # the database is down: left out of this scrape
-            log.warning("mc_robots_online left out of this scrape: %s", error)
+            log.warning("%s left out of this scrape: %s", self.name, error)
             return
-        yield GaugeMetricFamily("mc_robots_online", "Robots online now (database)", value=count)
+        yield GaugeMetricFamily(self.name, self.documentation, value=count)
 
 
 def database() -> Database:
@@ -77,7 +78,7 @@ def _robot_password_hash(robot_id: uuid.UUID) -> str | None:
     return found.password_hash
 
 
-@bp.errorhandler(sessions.NoSession)
+@bp.app_errorhandler(sessions.NoSession)  # the command routes too
 def _no_session(error: sessions.NoSession):
     response = error_response(401, "unauthorized", str(error))
     response.headers["WWW-Authenticate"] = 'Bearer realm="robot-server"'
@@ -98,9 +99,9 @@ def open_session(robot_id: str):
     stored = _robot_password_hash(parsed)
     try:
         matches = verify_password(stored, body.password)
-    except HashingBusy:
+    except HashingBusy as busy:  # a reconnect storm: the robot backs off and comes back
         SESSIONS_REFUSED.labels("busy").inc()
-        raise
+        return retry_later(429, "busy", str(busy), BUSY_RETRY_AFTER_S)
     if not matches:
         throttle.record_failure(database(), ROBOT_SCOPE, subject)
         SESSIONS_REFUSED.labels("wrong_password").inc()

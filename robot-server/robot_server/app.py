@@ -7,19 +7,24 @@ from flask import Flask
 from mission_control import metrics
 from mission_control.db import Database
 from mission_control.settings import Settings, get_settings
+from mission_control.uplink_routes import uplink_blueprint
 from mission_control.web import service_app
 
-from . import api
+from . import api, commands_api, delivery, green, presence
 from .openapi import openapi_document
+from .queue import CommandQueue
 from .sweeper import Sweeper
+from .wakeup import Listener, Waiters
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     """Build robot-server; tests pass their own settings and database.
 
-    The offline sweeper runs under mc-serve (gunicorn) from each worker's start to its exit
-    (``background_tasks``); tests drive ``app.extensions["sweeper"].run_once()`` themselves.
+    The offline sweeper (and, on PostgreSQL, the LISTEN loop that wakes long polls) runs
+    under mc-serve (gunicorn) from each worker's start to its exit (``background_tasks``);
+    tests drive ``app.extensions["sweeper"].run_once()`` themselves.
     """
+    green.patch_psycopg()  # under gunicorn's gevent worker: database waits yield
     settings = settings or get_settings()
     app = service_app(__name__, "robot-server", settings, database, openapi_document,
                       "robot-server")
@@ -27,7 +32,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     database = app.extensions["database"]
     sweeper = Sweeper(database, settings.heartbeat_timeout)
     app.extensions["sweeper"] = sweeper
+    waiters = Waiters()
+    app.extensions["waiters"] = waiters
+    app.extensions["uplink"] = CommandQueue(database, settings.command_ttl_s,
+                                            on_stored=waiters.wake)
     app.extensions["background_tasks"] = [sweeper]
-    metrics.add_collector(app, api.OnlineGauge(database))
+    if database.is_postgresql:
+        listener = Listener(database, waiters)
+        app.extensions["listener"] = listener
+        app.extensions["background_tasks"].append(listener)
+    metrics.add_collector(app, api.DatabaseGauge(
+        "mc_robots_online", "Robots online now (database)",
+        lambda: presence.online_count(database)))
+    metrics.add_collector(app, api.DatabaseGauge(
+        "mc_robot_commands_queued", "Commands waiting for robots that are offline (database)",
+        lambda: delivery.queued_for_offline(database)))
     app.register_blueprint(api.bp)
+    app.register_blueprint(commands_api.bp)
+    app.register_blueprint(uplink_blueprint())
     return app

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mission_control.openapi import PLAIN_TEXT_PATTERN
+from mission_control.validation import PlainText
 
 Status = Literal["IDLE", "RUNNING", "FAILED"]
 # A JSON number that is finite (Python's json reads NaN and Infinity); true/false are not numbers.
@@ -66,3 +69,38 @@ class HeartbeatOut(BaseModel):
     last_online: datetime
     heartbeat_interval_s: float = Field(description="send the next heartbeat within this")
     heartbeat_timeout_s: float = Field(description="offline after this long without one")
+
+
+MAX_DETAIL = 500
+MAX_WAIT_S = 30
+
+
+class PollQuery(_Body):
+    wait: Annotated[float, Field(ge=0, le=MAX_WAIT_S, allow_inf_nan=False)] = Field(
+        20, description="seconds to wait for a command when none is pending, 0 to 30")
+
+
+class PolledCommand(BaseModel):
+    id: str = Field(description="the command's id: acknowledge it, then report its result")
+    command_name: str
+    args: dict[str, Any]
+    module_id: uuid.UUID | None = Field(description="the module it is for; null: the robot")
+
+
+class PollOut(BaseModel):
+    commands: list[PolledCommand] = Field(description="pending commands in received order "
+                                                      "(empty when none came in time)")
+
+
+class AckOut(BaseModel):
+    id: str
+    state: Literal["EXECUTING"]
+
+
+class ResultRequest(_Body):
+    status: Literal["EXECUTED", "FAILED"]
+    detail: PlainText | None = Field(None, max_length=MAX_DETAIL,
+                                     json_schema_extra={"pattern": PLAIN_TEXT_PATTERN},
+                                     description="what happened; why it failed")
+    module_status: Status | None = Field(None, description="a module command only: the "
+                                                           "module's status after it")

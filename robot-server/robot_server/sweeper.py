@@ -1,5 +1,5 @@
 """The offline sweeper: marks silent robots offline (timeout events) even when no request
-arrives. Every robot-server process runs one, but only the holder of the database lease row
+arrives, and fails the robots' commands nobody acknowledged in time (FAILED "expired"). Every robot-server process runs one, but only the holder of the database lease row
 ``robot-sweeper`` sweeps, so the fleet sweeps once however many processes and replicas run.
 The lease lasts LEASE_S and is renewed at each pass; a holder that stops hands it back, and
 when one dies another process takes it over once it lapses.
@@ -21,7 +21,7 @@ from mission_control.db import Database
 from mission_control.robot_models import Lease
 from mission_control.timeutil import utcnow
 
-from . import presence
+from . import delivery, presence
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "robot-sweeper"
@@ -62,12 +62,16 @@ class Sweeper:
         return True
 
     def run_once(self) -> int:
-        """One pass: how many robots it marked offline (0 when another process holds the lease)."""
+        """One pass: how many robots it marked offline (0 when another process holds the
+        lease); commands past their expiry are failed in the same pass."""
         if not self.holds_lease():
             return 0
         gone = presence.sweep(self.database, self.timeout_s)
         for robot_id in gone:
             log.info("robot %s offline: no heartbeat for %ss", robot_id, self.timeout_s)
+        expired = delivery.expire(self.database)
+        if expired:
+            log.info("%d robot commands expired unacknowledged", expired)
         return len(gone)
 
     def start(self) -> None:

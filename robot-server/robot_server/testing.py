@@ -1,5 +1,5 @@
 """Helpers of robot-server's tests (unit and e2e): robots written to the registry's tables
-as registry-api would, session and heartbeat calls."""
+as registry-api would, session, heartbeat and uplink calls."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from mission_control.registry_models import Module, Robot
 from mission_control.testing import cheap_hash
 
 PASSWORD = "robot password 1"
+UPLINK_KEY = "test-uplink-key-" + uuid.uuid4().hex
 
 
 def add_robot(database: Database, name: str = "r1", *, password: str | None = PASSWORD,
@@ -43,3 +44,13 @@ def token_of(client, robot_id: uuid.UUID) -> str:
 
 def beat(status: str = "IDLE", modules: list | None = None, **extra: Any) -> dict[str, Any]:
     return {"status": status, "modules": modules or [], **extra}
+
+
+def uplink_command(robot_id: uuid.UUID | str, command_name: str = "PING",
+                   args: dict[str, Any] | None = None, module_id: uuid.UUID | str | None = None,
+                   **extra: Any) -> dict[str, Any]:
+    """The body of POST /commands as the command-sender sends it for a robot (a module's
+    command names the robot as target and the module as module_id)."""
+    return {"id": str(uuid.uuid4()), "command_name": command_name, "args": args or {},
+            "target": str(robot_id), "module_id": str(module_id) if module_id else None,
+            "confirmed_by": None, **extra}

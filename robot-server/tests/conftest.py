@@ -13,14 +13,14 @@ from flask.testing import FlaskClient
 from mission_control.db import Database
 from mission_control.settings import Settings
 from robot_server.app import create_app
-from robot_server.testing import add_robot
+from robot_server.testing import UPLINK_KEY, add_robot
 
 
 @pytest.fixture
 def make_app(database: Database, var_dir) -> Callable[..., Flask]:
     def build(**overrides: Any) -> Flask:
         values: dict[str, Any] = {"database_url": database.url, "var_dir": var_dir,
-                                  **overrides}
+                                  "uplink_key": UPLINK_KEY, **overrides}
         return create_app(Settings(**values), database)
 
     return build
@@ -34,6 +34,14 @@ def app(make_app) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def uplink(app: Flask) -> FlaskClient:
+    """A client that presents the uplink key on every call, as the command-sender does."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {UPLINK_KEY}"
+    return client
 
 
 @pytest.fixture

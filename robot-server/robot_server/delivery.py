@@ -1,0 +1,166 @@
+"""The robot's side of its commands: deliver the pending ones, acknowledge one (it runs at
+most once), record its result, and expire those nobody acknowledged in time.
+
+Every change is one conditional UPDATE (``... WHERE state = <expected>``), so a command
+acknowledged twice, or by two racing requests, starts once, and a result arrives only for a
+command that runs. Delivery changes no state: a command delivered but never acknowledged (the
+robot crashed) is delivered again on the robot's next poll, until it expires. Nothing here
+knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, literal, select, true, update
+
+from mission_control import metrics
+from mission_control.db import Database
+from mission_control.registry_models import Module, Robot
+from mission_control.timeutil import utcnow
+from mission_control.uplink_schemas import CommandReport
+
+from .queue import EXPIRED, FAILED, RECEIVED, TABLE, CommandQueue
+
+EXECUTING = "EXECUTING"
+MAX_PER_POLL = 100
+# The state rendered inline, so both databases match it to the partial indexes.
+QUEUED = TABLE.c.state == literal(RECEIVED, literal_execute=True)
+
+DELIVERED = metrics.counter("mc_robot_commands_delivered_total",
+                            "Commands handed to robots by their polls (each delivery counted)")
+ACKNOWLEDGED = metrics.counter("mc_robot_commands_acknowledged_total",
+                               "Commands robots acknowledged (each then runs once)")
+RESULTS = metrics.counter("mc_robot_command_results_total",
+                          "Results robots reported, by status", ["status"])
+EXPIRED_TOTAL = metrics.counter("mc_robot_commands_expired_total",
+                                "Commands that expired unacknowledged (FAILED \"expired\")")
+for _status in ("EXECUTED", "FAILED"):
+    RESULTS.labels(_status)
+
+
+class UnknownCommand(Exception):
+    """No such command, or one of another robot: 404."""
+
+
+class WrongState(Exception):
+    """The command is not in the state the call needs: 409 with ``error`` and its state."""
+
+    def __init__(self, error: str, state: str, message: str) -> None:
+        super().__init__(message)
+        self.error, self.state, self.message = error, state, message
+
+
+class NotAModuleCommand(Exception):
+    """A module status reported for a command that is not for a module: 422."""
+
+
+def has_pending(database: Database, robot_id: uuid.UUID) -> bool:
+    """Whether a RECEIVED, unexpired command waits for the robot (one indexed look)."""
+    with database.autocommit() as connection:
+        return connection.scalar(select(exists().where(
+            TABLE.c.robot_id == robot_id, QUEUED, TABLE.c.expires_at > utcnow()))) or False
+
+
+def deliver(database: Database, robot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The robot's RECEIVED, unexpired commands in received order (at most MAX_PER_POLL),
+    each delivery counted in the row."""
+    now = utcnow()
+    pick = (select(TABLE.c.id).where(TABLE.c.robot_id == robot_id, QUEUED,
+                                      TABLE.c.expires_at > now)
+            .order_by(TABLE.c.received_at, TABLE.c.id).limit(MAX_PER_POLL))
+    if not has_pending(database, robot_id):
+        return []
+    with database.begin() as connection:
+        rows = connection.execute(
+            update(TABLE).where(TABLE.c.id.in_(pick.scalar_subquery()), QUEUED)
+            .values(deliveries=TABLE.c.deliveries + 1, delivered_at=now)
+            .returning(TABLE.c.id, TABLE.c.command_name, TABLE.c.args, TABLE.c.module_id,
+                       TABLE.c.received_at)).all()
+    DELIVERED.inc(len(rows))
+    rows = sorted(rows, key=lambda row: (row.received_at, row.id))
+    return [{"id": row.id, "command_name": row.command_name, "args": row.args,
+             "module_id": row.module_id} for row in rows]
+
+
+def _wrong_state(state: str, detail: str | None, expires_at: datetime, now: datetime,
+                 wanted: str) -> WrongState:
+    if state == RECEIVED and expires_at <= now or state == FAILED and detail == EXPIRED:
+        return WrongState("expired", FAILED, "the command expired before it was acknowledged")
+    if wanted == RECEIVED and state == EXECUTING:
+        return WrongState("already_acknowledged", state, "the command was acknowledged "
+                          "already: it runs once")
+    if wanted == EXECUTING and state == RECEIVED:
+        return WrongState("not_acknowledged", state, "acknowledge the command before "
+                          "reporting its result")
+    return WrongState("finished", state, f"the command has finished: {state}")
+
+
+def _current(connection, robot_id: uuid.UUID, command_id: str):
+    row = connection.execute(select(TABLE.c.robot_id, TABLE.c.module_id, TABLE.c.state,
+                                    TABLE.c.detail, TABLE.c.expires_at)
+                             .where(TABLE.c.id == command_id)).first()
+    if row is None or row.robot_id != robot_id:
+        raise UnknownCommand(f"robot {robot_id} has no command {command_id!r}")
+    return row
+
+
+def acknowledge(database: Database, robot_id: uuid.UUID, command_id: str) -> None:
+    """RECEIVED and unexpired -> EXECUTING (executions 1), in one conditional UPDATE;
+    UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""
+    now = utcnow()
+    with database.begin() as connection:
+        started = connection.execute(
+            update(TABLE).where(TABLE.c.id == command_id, TABLE.c.robot_id == robot_id,
+                                QUEUED, TABLE.c.expires_at > now)
+            .values(state=EXECUTING, executions=1, acknowledged_at=now)).rowcount == 1
+        if not started:
+            row = _current(connection, robot_id, command_id)
+    if not started:
+        raise _wrong_state(row.state, row.detail, row.expires_at, now, RECEIVED)
+    ACKNOWLEDGED.inc()
+
+
+def finish(database: Database, queue: CommandQueue, robot_id: uuid.UUID, command_id: str,
+           status: str, detail: str | None, module_status: str | None) -> CommandReport:
+    """EXECUTING -> ``status`` with its detail; a module command's ``module_status`` goes
+    to the registry's module in the same transaction. The command's report."""
+    now = utcnow()
+    with database.begin() as connection:
+        row = _current(connection, robot_id, command_id)
+        if module_status is not None and row.module_id is None:
+            raise NotAModuleCommand("module_status is only for a command to a module")
+        done = connection.execute(
+            update(TABLE).where(TABLE.c.id == command_id,
+                                TABLE.c.state == literal(EXECUTING, literal_execute=True))
+            .values(state=status, detail=detail, finished_at=now,
+                    module_status_after=module_status)).rowcount == 1
+        if done and module_status is not None:
+            connection.execute(update(Module).where(Module.id == row.module_id,
+                                                    Module.robot_id == robot_id)
+                               .values(status=module_status))
+    if not done:
+        raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
+    RESULTS.labels(status).inc()
+    return queue.reports([command_id])[command_id]
+
+
+def expire(database: Database) -> int:
+    """RECEIVED commands past their expiry -> FAILED "expired" (finished when they expired);
+    how many. The sweeper runs it each pass."""
+    with database.begin() as connection:
+        count = connection.execute(
+            update(TABLE).where(QUEUED, TABLE.c.expires_at <= utcnow())
+            .values(state=FAILED, detail=EXPIRED, finished_at=TABLE.c.expires_at)).rowcount
+    EXPIRED_TOTAL.inc(count)
+    return count
+
+
+def queued_for_offline(database: Database) -> int:
+    """RECEIVED, unexpired commands whose robot is offline (or gone): mc_robot_commands_queued."""
+    online = exists().where(Robot.id == TABLE.c.robot_id, Robot.online == true())
+    with database.autocommit() as connection:
+        return connection.scalar(select(func.count()).select_from(TABLE)
+                                 .where(QUEUED, TABLE.c.expires_at > utcnow(), ~online)) or 0

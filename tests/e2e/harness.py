@@ -15,6 +15,7 @@ then it owns no process (``private`` is False), and whatever needs one (``start`
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,9 +35,19 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: any, or one of MC_E2E_PORTS (``18500-18699``) when it is set, for
+    machines where each test run keeps to a range of its own."""
+    first, _, last = os.environ.get("MC_E2E_PORTS", "").partition("-")
+    candidates = random.sample(range(int(first), int(last) + 1), int(last) - int(first) + 1) \
+        if first and last else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in MC_E2E_PORTS={os.environ['MC_E2E_PORTS']}")
 
 
 COMMANDS = {

@@ -109,13 +109,14 @@ class Listener:
     def _listen(self) -> None:
         # A connection of its own, out of the pool for good: it holds the LISTEN.
         pooled = self.database.autocommitting.raw_connection()
+        connection = pooled.dbapi_connection  # psycopg2's own
         pooled.detach()
-        connection = pooled.driver_connection
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")
             self.connected = True
+            log.info("LISTEN %s: waiting polls wake on NOTIFY", CHANNEL)
             # A command may have come in while nobody listened: every poll looks once.
             self.waiters.wake_all()
             while not self._stopping.is_set():

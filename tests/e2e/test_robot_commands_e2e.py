@@ -171,3 +171,6 @@ def test_a_waiting_long_poll_is_woken_by_a_new_command(system, database):
         assert [c["id"] for c in commands] == [body["id"]]
         assert answered_at - sent_at < 0.7, answered_at - sent_at
         assert robot.ack(body["id"]).status_code == 200
+    if system.env["DATABASE_URL"].startswith("postgresql"):  # woken by NOTIFY, not by looking
+        assert system.log("robot-server").count("waiting polls wake on NOTIFY") == 2
+        assert "LISTEN robot_commands lost" not in system.log("robot-server")

@@ -26,8 +26,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """
     green.patch_psycopg()  # under gunicorn's gevent worker: database waits yield
     settings = settings or get_settings()
-    app = service_app(__name__, "robot-server", settings, database, openapi_document,
-                      "robot-server")
+    app = service_app(__name__, "robot-server", settings, database,
+                      lambda: openapi_document(settings.uplink_batch_max), "robot-server")
     settings = app.extensions["settings"]
     database = app.extensions["database"]
     sweeper = Sweeper(database, settings.heartbeat_timeout)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from mission_control.fuzzing import call_and_validate, fuzz_schema, fuzz_settings
+from mission_control.fuzzing import (
+    call_and_validate, distinct_batch_ids, fuzz_schema, fuzz_settings,
+)
 from mission_control.testing import bearer
 from spacecraft.openapi import openapi_document
 
@@ -22,18 +24,6 @@ schema = fuzz_schema(openapi_document(BATCH_MAX))
 @pytest.fixture
 def fuzz_app(make_app):
     return make_app(uplink_batch_max=BATCH_MAX)
-
-
-def distinct_batch_ids(case) -> None:
-    body = case.body
-    if not (isinstance(body, dict) and isinstance(body.get("commands"), list)):
-        return
-    seen: set = set()
-    for index, item in enumerate(body["commands"]):
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            while item["id"] in seen:
-                item["id"] = f"{item['id'][:56]}-{index}"[-64:]
-            seen.add(item["id"])
 
 
 @schema.parametrize()

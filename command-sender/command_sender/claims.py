@@ -67,7 +67,8 @@ class Claimed:
         """The command as the uplink protocol carries it (a target refuses a hazardous
         command that does not name who confirmed it)."""
         return {"id": str(self.id), "command_name": self.command_name, "args": self.args,
-                "module_id": self.module_id, "confirmed_by": self.confirmed_by}
+                "target": self.target_id, "module_id": self.module_id,
+                "confirmed_by": self.confirmed_by}
 
 
 def schedule_new(session: Session, max_delay_s: float, limit: int,

@@ -43,6 +43,16 @@ class CaptureImageArgs(Args):
     exposure_ms: WholeNumber = Field(ge=1, le=60_000, description="exposure in milliseconds, 1 to 60000")
 
 
+class MoveToArgs(Args):
+    x: float = Field(ge=-1000, le=1000, description="x in metres, -1000 to 1000")
+    y: float = Field(ge=-1000, le=1000, description="y in metres, -1000 to 1000")
+    z: float = Field(ge=-100, le=100, description="z in metres, -100 to 100")
+
+
+class SetSpeedArgs(Args):
+    speed_m_s: float = Field(ge=0, le=2, description="speed in metres per second, 0 to 2")
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     name: str
@@ -59,7 +69,10 @@ def _index(*specs: CommandSpec) -> dict[str, CommandSpec]:
     return {spec.name: spec for spec in specs}
 
 
+# One spec per name: a name that several kinds accept means the same command for each.
 PING = CommandSpec("PING", "Check that the target answers.")
+REBOOT = CommandSpec("REBOOT", "Restart the on-board computer.", hazardous=True)
+STOP = CommandSpec("STOP", "A robot stops moving; a module stops (RUNNING -> IDLE).")
 
 CATALOG: dict[str, dict[str, CommandSpec]] = {
     "spacecraft": _index(
@@ -68,10 +81,31 @@ CATALOG: dict[str, dict[str, CommandSpec]] = {
         CommandSpec("ADJUST_ATTITUDE", "Turn to the given attitude.", AdjustAttitudeArgs),
         CommandSpec("CAPTURE_IMAGE", "Take a picture.", CaptureImageArgs),
         CommandSpec("DEPLOY_SOLAR_ARRAY", "Deploy the solar array (cannot be undone).", hazardous=True),
-        CommandSpec("REBOOT", "Restart the on-board computer.", hazardous=True),
+        REBOOT,
     ),
-    "robot": _index(PING),
-    "module": _index(PING),
+    "robot": _index(
+        PING,
+        CommandSpec("MOVE_TO", "Drive to a position (metres).", MoveToArgs),
+        CommandSpec("SET_SPEED", "Set the driving speed.", SetSpeedArgs),
+        STOP,
+        CommandSpec("DOCK", "Drive to the dock and charge."),
+        REBOOT,
+    ),
+    "module": _index(
+        PING,
+        CommandSpec("START", "Start the module (IDLE -> RUNNING)."),
+        STOP,
+        CommandSpec("RESET", "Reset a failed module (FAILED -> IDLE)."),
+    ),
+}
+
+# What a module command needs and leaves: command -> (the status it needs, the status after).
+# The robot decides (robot-client) and robot-server stores what the robot reports; a command
+# whose execution fails leaves the module FAILED.
+MODULE_TRANSITIONS: dict[str, tuple[str, str]] = {
+    "START": ("IDLE", "RUNNING"),
+    "STOP": ("RUNNING", "IDLE"),
+    "RESET": ("FAILED", "IDLE"),
 }
 
 

@@ -117,8 +117,9 @@ def workers():
 
 @bp.get("/targets")
 def targets():
-    """The targets telecommands can be addressed to."""
+    """The targets telecommands can be addressed to (not those removed from the registry)."""
     with database().transaction() as session:
-        rows = session.scalars(select(Target).order_by(Target.kind, Target.name)).all()
+        rows = session.scalars(select(Target).where(Target.removed_at.is_(None))
+                               .order_by(Target.kind, Target.name)).all()
         return {"items": [{"id": t.id, "kind": t.kind, "name": t.name, "parent_id": t.parent_id}
                           for t in rows]}

@@ -240,6 +240,9 @@ def test_a_robots_commands_link_shows_only_commands_to_it_and_its_modules(client
     assert 'id="queue-target"' in page.text and "to Rover One" in page.text
     assert f'<option value="{robot_id}" selected>' in page.text  # the send form starts there
     assert 'id="all-targets"' in page.text
+    # Changing the status keeps the target: the select's request includes the filter's input.
+    assert f'<input type="hidden" id="target-filter" name="target" value="{robot_id}">' in page.text
+    assert 'hx-include="#target-filter"' in page.text
     # The polled fragment keeps the filter: its next poll asks for the same target.
     assert f"target={robot_id}" in re.search(r'<tbody id="queue-body"\s+hx-get="([^"]+)"',
                                              page.text).group(1)

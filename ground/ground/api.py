@@ -12,7 +12,7 @@ from mission_control.logs import current_request_id
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
-from . import telecommands
+from . import fleet, telecommands
 from .schemas import ListQuery, NewTelecommand
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -123,3 +123,10 @@ def targets():
                                .order_by(Target.kind, Target.name)).all()
         return {"items": [{"id": t.id, "kind": t.kind, "name": t.name, "parent_id": t.parent_id}
                           for t in rows]}
+
+
+@bp.get("/fleet")
+def fleet_view():
+    """Every robot, sorted by name: connection, last heartbeat, status, battery, modules."""
+    with database().transaction() as session:
+        return fleet.to_json(fleet.robots(session))

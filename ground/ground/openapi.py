@@ -17,7 +17,7 @@ from mission_control.openapi import (
     json_content, json_response, query_parameters, ref, schema_of,
 )
 
-from .schemas import ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
+from .schemas import FleetOut, ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
 
 ID = {"name": "command_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
@@ -105,7 +105,7 @@ def _new_telecommand() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas = components((TelecommandOut, TelecommandPage), _new_telecommand())
+    schemas = components((TelecommandOut, TelecommandPage, FleetOut), _new_telecommand())
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -175,6 +175,11 @@ def document() -> dict[str, Any]:
                 "type": "object", "required": ["items", "running"],
                 "properties": {"items": {"type": "array"},
                                "running": {"type": "integer", "minimum": 0}}})}}},
+        "/api/fleet": {"get": {
+            "summary": "Every robot, sorted by name: connection, last heartbeat, status, "
+                       "battery and modules",
+            "operationId": "getFleet",
+            "responses": {"200": json_response("the fleet", "FleetOut")}}},
     }
     described = openapi_document(
         "Mission Control ground",

@@ -15,6 +15,7 @@ then it owns no process (``private`` is False), and whatever needs one (``start`
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,9 +35,19 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on: any the system picks, or, with MC_TEST_PORTS set
+    (``18300-18499``), one of that range (for machines where each run has its own ports)."""
+    low, _, high = os.environ.get("MC_TEST_PORTS", "").partition("-")
+    candidates = random.sample(range(int(low), int(high) + 1), int(high) - int(low) + 1) \
+        if low else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in MC_TEST_PORTS={os.environ['MC_TEST_PORTS']}")
 
 
 COMMANDS = {

@@ -28,8 +28,11 @@ class Base(DeclarativeBase):
 class Target(Base):
     """Anything a telecommand can be addressed to.
 
-    ``kind`` selects the command catalog and the uplink (spacecraft, robot, module); robots and
-    their modules become targets by adding rows, with ``parent_id`` linking a module to its robot.
+    ``kind`` selects the command catalog and the uplink (spacecraft, robot, module). Robots
+    and modules of the registry are targets too (id: their UUID as a string; ``parent_id``
+    links a module to its robot), written by registry-api in the transaction that creates,
+    renames or deletes them (registry_api/targets.py). A deleted one keeps its row, for its
+    commands' history, with ``removed_at`` set: it takes no new command.
     """
 
     __tablename__ = "targets"
@@ -39,6 +42,7 @@ class Target(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("targets.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 # The partial indexes of the worker's claims (migration 0007).

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     robot_session_ttl_s: float = Field(3600.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
     heartbeat_timeout_s: float | None = Field(None, gt=0)
+    heartbeat_flush_s: float = Field(0.2, ge=0, le=1)
     # How long a command for a robot waits to be acknowledged (robot offline, say) before it
     # fails with "expired".
     command_ttl_s: float = Field(300.0, gt=0)

@@ -76,3 +76,38 @@ def test_the_migrations_build_the_schema_the_models_describe(database_url):
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_robots_and_modules_registered_before_0011_become_targets(empty_database_url):
+    import sqlalchemy as sa
+
+    from mission_control.timeutil import UTCDateTime, utcnow
+
+    upgrade(empty_database_url, "0010")
+    robot_id, module_id = uuid.uuid4(), uuid.uuid4()
+    robots = sa.table("registry_robots", sa.column("id", sa.Uuid), sa.column("name"),
+                      sa.column("owner"), sa.column("owner_email"), sa.column("status"),
+                      sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
+    modules = sa.table("registry_modules", sa.column("id", sa.Uuid), sa.column("robot_id", sa.Uuid),
+                       sa.column("name"), sa.column("type"), sa.column("status"),
+                       sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
+    engine = create_engine(empty_database_url)
+    try:
+        now = utcnow()
+        with engine.begin() as connection:
+            connection.execute(sa.insert(robots).values(
+                id=robot_id, name="Rover", owner="o", owner_email="o@example.com", status="IDLE",
+                created_at=now, updated_at=now))
+            connection.execute(sa.insert(modules).values(
+                id=module_id, robot_id=robot_id, name="Arm", type="arm", status="IDLE",
+                created_at=now, updated_at=now))
+        upgrade(empty_database_url)
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT id, kind, name, parent_id, removed_at FROM targets ORDER BY kind")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (str(module_id), "module", "Arm", str(robot_id), None),
+        (str(robot_id), "robot", "Rover", None, None),
+        ("spacecraft", "spacecraft", "Spacecraft", None, None)]

@@ -12,7 +12,7 @@ from mission_control.logs import current_request_id
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
-from . import telecommands
+from . import fleet, telecommands
 from .schemas import ListQuery, NewTelecommand
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -117,8 +117,16 @@ def workers():
 
 @bp.get("/targets")
 def targets():
-    """The targets telecommands can be addressed to."""
+    """The targets telecommands can be addressed to (not those removed from the registry)."""
     with database().transaction() as session:
-        rows = session.scalars(select(Target).order_by(Target.kind, Target.name)).all()
+        rows = session.scalars(select(Target).where(Target.removed_at.is_(None))
+                               .order_by(Target.kind, Target.name)).all()
         return {"items": [{"id": t.id, "kind": t.kind, "name": t.name, "parent_id": t.parent_id}
                           for t in rows]}
+
+
+@bp.get("/fleet")
+def fleet_view():
+    """Every robot, sorted by name: connection, last heartbeat, status, battery, modules."""
+    with database().transaction() as session:
+        return fleet.to_json(fleet.robots(session))

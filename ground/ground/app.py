@@ -11,7 +11,7 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.web import service_app
 
-from . import api, filters, pages, signin, telecommands
+from . import api, filters, fleet_pages, pages, signin, telecommands
 from .openapi import document
 
 
@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(filters.bp)
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
-    protect(app, page_blueprints=("pages",), page_refusal=pages.refusal)
+    app.register_blueprint(fleet_pages.bp)
+    protect(app, page_blueprints=("pages", "fleet"), page_refusal=pages.refusal)
     database = app.extensions["database"]
     metrics.add_collector(app, metrics.ScrapedGauge(
         "mc_telecommands", "Telecommands by status, read from the database at each scrape",

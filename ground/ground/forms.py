@@ -46,7 +46,7 @@ class TargetChoice:
 
 
 def target_choices(session: Session) -> list[TargetChoice]:
-    rows = session.scalars(select(Target)).all()
+    rows = session.scalars(select(Target).where(Target.removed_at.is_(None))).all()
     names = {t.id: t.name for t in rows}
     choices = [
         TargetChoice(t.id, f"{names.get(t.parent_id, t.parent_id)} › {t.name}", "module",

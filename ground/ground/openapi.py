@@ -17,7 +17,7 @@ from mission_control.openapi import (
     json_content, json_response, query_parameters, ref, schema_of,
 )
 
-from .schemas import ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
+from .schemas import FleetOut, ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
 
 ID = {"name": "command_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
@@ -35,9 +35,35 @@ def _commands() -> dict[str, CommandSpec]:
     return found
 
 
+def _kinds(name: str) -> list[str]:
+    return [kind for kind, commands in CATALOG.items() if name in commands]
+
+
+def _required_id(field: dict[str, Any]) -> dict[str, Any]:
+    """A nullable id field, made a required string (null is no longer an answer)."""
+    strings = [branch for branch in field.get("anyOf", []) if branch.get("type") == "string"]
+    kept = {k: v for k, v in field.items() if k not in ("anyOf", "default")}
+    return {**kept, **(strings[0] if strings else {"type": "string"})}
+
+
+def _addressing(name: str, fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The target fields of a command's body: a command the spacecraft (the default target)
+    does not know needs a target; one only modules know needs a module_id."""
+    kinds = _kinds(name)
+    fields, required = dict(fields), []
+    if "spacecraft" not in kinds:
+        fields["target"] = _required_id(fields["target"])
+        required.append("target")
+    if kinds == ["module"]:
+        fields["module_id"] = _required_id(fields["module_id"])
+        required.append("module_id")
+    return fields, required
+
+
 def _command_body(spec: CommandSpec, fields: dict[str, Any]) -> dict[str, Any]:
     """The body of POST /api/telecommands for one command of the catalog."""
-    required = ["command_name"]
+    fields, required = _addressing(spec.name, fields)
+    required = ["command_name", *required]
     if spec.args.model_json_schema().get("required"):
         required.append("args")
     confirm = {"type": "boolean", "default": False}
@@ -45,7 +71,10 @@ def _command_body(spec: CommandSpec, fields: dict[str, Any]) -> dict[str, Any]:
         required.append("confirm")
         confirm = {"const": True, "description": "hazardous: the body must confirm it"}
     return {
-        "type": "object", "title": spec.name, "description": spec.description,
+        "type": "object", "title": spec.name,
+        "description": f"{spec.description} For targets of kind: {', '.join(_kinds(spec.name))} "
+                       "(a module's command names the robot as target and the module as "
+                       "module_id).",
         "additionalProperties": False, "required": required,
         "properties": {**fields, "command_name": {"const": spec.name},
                        "args": ref(spec.args.__name__), "confirm": confirm},
@@ -76,7 +105,7 @@ def _new_telecommand() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas = components((TelecommandOut, TelecommandPage), _new_telecommand())
+    schemas = components((TelecommandOut, TelecommandPage, FleetOut), _new_telecommand())
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -146,6 +175,11 @@ def document() -> dict[str, Any]:
                 "type": "object", "required": ["items", "running"],
                 "properties": {"items": {"type": "array"},
                                "running": {"type": "integer", "minimum": 0}}})}}},
+        "/api/fleet": {"get": {
+            "summary": "Every robot, sorted by name: connection, last heartbeat, status, "
+                       "battery and modules",
+            "operationId": "getFleet",
+            "responses": {"200": json_response("the fleet", "FleetOut")}}},
     }
     described = openapi_document(
         "Mission Control ground",

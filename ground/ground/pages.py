@@ -9,7 +9,7 @@ holds. Template filters shared by every page live in filters.py.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint, Response, current_app, g, redirect, render_template, request, url_for,
@@ -43,18 +43,15 @@ def database():
 
 # --- the page and its form ----------------------------------------------------------------
 
-def _status_filter(raw: str | None) -> Status | None:
-    return Status(raw) if raw in Status.__members__ else None
-
-
 @bp.get("/")
 def index():
-    """The operators' page: send form, live command queue."""
-    status = _status_filter(request.args.get("status"))
+    """The operators' page: send form, live command queue (?status= and ?target= filter it;
+    the send form starts on the filtered target)."""
+    shown = fragments.queue_filter(request.args)
     with database().transaction() as session:
-        form = forms.form_context(forms.target_choices(session))
-        queue = fragments.queue_body(session, status)
-    return render_template("index.html", form=form, queue=queue, status=status,
+        form = forms.form_context(forms.target_choices(session), target_id=shown.target)
+        queue = fragments.queue_body(session, shown)
+    return render_template("index.html", form=form, queue=queue, status=shown.status,
                            statuses=list(Status))
 
 
@@ -104,7 +101,8 @@ def submit_command():
         context = forms.form_context(choices, target_id=target_id, command_name=command_name,
                                      values=values, issued=command)
         html = render_template("partials/send_form.html", form=context)
-        if form.get("status", "") in ("", Status.READY.value):
+        if form.get("status", "") in ("", Status.READY.value) and \
+                _shown_target() in (None, command.target_id):
             # The new row shows at once, READY, in the same response; the queue-refresh the
             # header triggers then brings the whole table up to date.
             html += render_template("partials/new_row.html", c=command, names=names)
@@ -115,7 +113,7 @@ def submit_command():
 
 def _render_index(form: dict[str, Any]) -> str:
     with database().transaction() as session:
-        queue = fragments.queue_body(session, None)
+        queue = fragments.queue_body(session, fragments.QueueFilter())
     return render_template("index.html", form=form, queue=queue, status=None,
                            statuses=list(Status))
 
@@ -125,9 +123,8 @@ def _render_index(form: dict[str, Any]) -> str:
 @bp.get("/ui/queue")
 def queue_fragment():
     """Fragment: the queue's table body, polled every second; 204 when nothing changed."""
-    status = _status_filter(request.args.get("status"))
     with database().transaction() as session:
-        queue = fragments.queue_body(session, status)
+        queue = fragments.queue_body(session, fragments.queue_filter(request.args))
     if request.args.get("since") == queue["version"]:
         return Response(status=204)
     return render_template("partials/queue_body.html", queue=queue)
@@ -210,6 +207,13 @@ def _shown_page() -> str:
     except ValueError:  # e.g. "http://[" is no URL at all
         return "/"
     return (shown.path or "/") + (f"?{shown.query}" if shown.query else "")
+
+
+def _shown_target() -> str | None:
+    """The target the queue of the page an htmx request came from is filtered by (links set
+    it, so the page's address says it; the status filter changes in place and is sent)."""
+    query = urlsplit(_shown_page()).query
+    return fragments.queue_filter(dict(parse_qsl(query))).target
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from mission_control.openapi import PLAIN_TEXT_PATTERN
+from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
 from mission_control.validation import PlainText
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
+TARGET_ID_MAX = 64  # targets.id
 
 
 class NewTelecommand(BaseModel):
@@ -35,7 +37,9 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    target: PlainText | None = Field(None, max_length=64, json_schema_extra=NO_CONTROL)
+    target: PlainText | None = Field(None, max_length=TARGET_ID_MAX, json_schema_extra=NO_CONTROL,
+                                     description="commands to this target (a robot's include "
+                                                 "its modules')")
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=1_000_000_000)
 
@@ -73,3 +77,31 @@ class TelecommandPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class FleetModuleOut(BaseModel):
+    id: str = Field(description="the registry's module id (UUID)")
+    name: str
+    type: str
+    status: Literal[ASSET_STATUSES]
+    last_online: str | None = Field(description="UTC, ISO 8601: the last heartbeat that "
+                                                "reported it")
+
+
+class FleetRobotOut(BaseModel):
+    id: str = Field(description="the registry's robot id (UUID); commands to the robot name "
+                                "it as their target (GET /api/telecommands?target=)")
+    name: str
+    connection: Literal["online", "offline"] = Field(
+        description="online while its last heartbeat is younger than HEARTBEAT_TIMEOUT_S")
+    status: Literal[ASSET_STATUSES]
+    last_online: str | None = Field(description="UTC, ISO 8601: its last heartbeat")
+    battery: float | None = Field(description="per cent, from the latest telemetry of its "
+                                              "newest session; null when it sent none")
+    modules: list[FleetModuleOut] = Field(description="sorted by name")
+
+
+class FleetOut(BaseModel):
+    items: list[FleetRobotOut] = Field(description="every robot, sorted by name")
+    total: int
+    online: int = Field(description="how many of them are online")

@@ -52,10 +52,13 @@ def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, 
     target = session.get(Target, target_id)
     if target is None:
         raise UnknownTarget(f"unknown target {target_id!r}", "target")
+    if target.removed_at is not None:
+        raise UnknownTarget(f"target {target_id!r} was removed from the registry", "target")
     if request.module_id is None:
         return target, target.kind
     module = session.get(Target, request.module_id)
-    if module is None or module.kind != "module" or module.parent_id != target.id:
+    if module is None or module.kind != "module" or module.parent_id != target.id \
+            or module.removed_at is not None:
         raise UnknownTarget(f"{target_id!r} has no module {request.module_id!r}", "module_id")
     return target, "module"
 

@@ -15,6 +15,7 @@ from mission_control.db import Database
 from mission_control.status import Status
 from mission_control.models import Target, Telecommand, TelecommandHistory
 from mission_control.settings import Settings
+from mission_control.timeutil import utcnow
 from mission_control.testing import assert_error, bearer, gen_command, run_together, token_for
 
 SPACECRAFT_COMMANDS = sorted(CATALOG["spacecraft"])
@@ -164,8 +165,44 @@ def test_robot_refuses_spacecraft_commands_and_lists_its_own(client, robot, data
     body = assert_error(post_command(client, "SET_HEATER", target=robot, args={"on": True}),
                              422, "invalid_command")
 
-    assert body["allowed"] == ["PING"]
+    assert body["allowed"] == ["DOCK", "MOVE_TO", "PING", "REBOOT", "SET_SPEED", "STOP"]
     assert row_counts(database) == (0, 0)
+
+
+def test_robots_and_modules_take_their_own_catalogs(client, robot, database):
+    move = post_command(client, "MOVE_TO", target=robot, args={"x": 1.5, "y": -2, "z": 0})
+    start = post_command(client, "START", target=robot, module_id="robot-1-arm")
+
+    assert move.status_code == 201 and move.get_json()["args"] == {"x": 1.5, "y": -2, "z": 0}
+    assert start.status_code == 201 and start.get_json()["module_id"] == "robot-1-arm"
+    # START is a module's command; MOVE_TO a robot's; SET_SPEED is bounded to 0..2 m/s.
+    assert assert_error(post_command(client, "START", target=robot), 422,
+                        "invalid_command")["allowed"] == \
+        ["DOCK", "MOVE_TO", "PING", "REBOOT", "SET_SPEED", "STOP"]
+    assert assert_error(post_command(client, "MOVE_TO", target=robot, module_id="robot-1-arm",
+                                     args={"x": 0, "y": 0, "z": 0}), 422,
+                        "invalid_command")["allowed"] == ["PING", "RESET", "START", "STOP"]
+    too_fast = assert_error(post_command(client, "SET_SPEED", target=robot,
+                                         args={"speed_m_s": 2.5}), 422, "invalid_command")
+    assert "speed_m_s" in [f["field"] for f in too_fast["fields"]][0]
+    assert assert_error(post_command(client, "REBOOT", target=robot), 422,
+                        "invalid_command")["hazardous"] is True
+    assert row_counts(database) == (2, 2)
+
+
+def test_a_removed_target_takes_no_command_and_is_not_listed(client, robot, database):
+    with database.transaction() as session:
+        session.get(Target, "robot-1-arm").removed_at = utcnow()
+
+    body = assert_error(post_command(client, "START", target=robot, module_id="robot-1-arm"),
+                        422, "unknown_target")
+
+    assert [f["field"] for f in body["fields"]] == ["module_id"]
+    assert "robot-1-arm" not in {t["id"] for t in client.get("/api/targets").get_json()["items"]}
+    with database.transaction() as session:
+        session.get(Target, "robot-1").removed_at = utcnow()
+    body = assert_error(post_command(client, target=robot), 422, "unknown_target")
+    assert "removed" in body["message"] and row_counts(database) == (0, 0)
 
 
 # --- POST /api/telecommands: refused ---------------------------------------------------------
@@ -687,11 +724,20 @@ def test_catalog_lists_spacecraft_commands_with_hazards_and_arg_schemas(client):
     assert commands["PING"]["args_schema"].get("properties", {}) == {}
 
 
-def test_catalog_has_ping_for_every_target_kind(client):
+def test_catalog_lists_robot_and_module_commands(client):
     catalog = client.get("/api/catalog").get_json()
 
-    assert {kind: [c["name"] for c in commands] for kind, commands in catalog.items()
-            if kind != "spacecraft"} == {"robot": ["PING"], "module": ["PING"]}
+    assert {kind: sorted(c["name"] for c in commands) for kind, commands in catalog.items()
+            if kind != "spacecraft"} == {
+        "robot": ["DOCK", "MOVE_TO", "PING", "REBOOT", "SET_SPEED", "STOP"],
+        "module": ["PING", "RESET", "START", "STOP"]}
+    robot = {c["name"]: c for c in catalog["robot"]}
+    assert robot["REBOOT"]["hazardous"] and not robot["MOVE_TO"]["hazardous"]
+    move = robot["MOVE_TO"]["args_schema"]
+    assert sorted(move["required"]) == ["x", "y", "z"]
+    assert (move["properties"]["z"]["minimum"], move["properties"]["z"]["maximum"]) == (-100, 100)
+    speed = robot["SET_SPEED"]["args_schema"]["properties"]["speed_m_s"]
+    assert (speed["minimum"], speed["maximum"]) == (0, 2)
 
 
 def test_targets_include_the_spacecraft(client):

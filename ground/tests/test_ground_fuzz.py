@@ -2,8 +2,9 @@
 
 Every documented operation gets generated requests, valid and invalid, on both databases;
 every answer must be documented, match its schema, and never be a 5xx; schema-valid requests
-must be accepted. Generated targets are pointed at the spacecraft and ids at a command that
-exists, so valid bodies reach the catalog and the lifecycle instead of stopping at "unknown".
+must be accepted. Generated targets are pointed at a target whose kind knows the command (the
+spacecraft, a robot, or a robot's module) and ids at a command that exists, so valid bodies
+reach the catalog and the lifecycle instead of stopping at "unknown".
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import uuid
 import pytest
 
 from ground.openapi import document
+from mission_control.catalog import CATALOG
 from mission_control.fuzzing import (
     call_and_validate, fuzz_schema, fuzz_settings, is_positive, point_body_at, refuses_an_unknown_reference,
 )
-from mission_control.models import SPACECRAFT_TARGET_ID
+from mission_control.models import SPACECRAFT_TARGET_ID, Target
 from mission_control.testing import bearer, token_for
 
 schema = fuzz_schema(document())
@@ -29,6 +31,27 @@ def existing_command(client) -> str:
     return response.get_json()["id"]
 
 
+@pytest.fixture
+def fleet(database) -> None:
+    with database.transaction() as session:
+        session.add(Target(id="robot-1", kind="robot", name="Robot 1"))
+        session.flush()
+        session.add(Target(id="robot-1-arm", kind="module", name="Arm", parent_id="robot-1"))
+
+
+# A command's name -> the target (and module) of a kind that knows it, first match wins.
+ADDRESSES = ((SPACECRAFT_TARGET_ID, None, "spacecraft"), ("robot-1", None, "robot"),
+             ("robot-1", "robot-1-arm", "module"))
+
+
+def _address(case) -> dict[str, object]:
+    name = case.body.get("command_name") if isinstance(case.body, dict) else None
+    for target, module_id, kind in ADDRESSES:
+        if isinstance(name, str) and name in CATALOG[kind]:
+            return {"target": target, "module_id": module_id}
+    return {"target": SPACECRAFT_TARGET_ID, "module_id": None}
+
+
 def _is_uuid(value: object) -> bool:
     try:
         return isinstance(value, str) and bool(uuid.UUID(value))
@@ -39,8 +62,11 @@ def _is_uuid(value: object) -> bool:
 @schema.parametrize()
 @fuzz_settings(max_examples=100)
 def test_ground_answers_match_its_openapi_document(case, app, database, existing_command,
-                                                   fast_hashing):
-    point_body_at(case, {"target": SPACECRAFT_TARGET_ID, "module_id": None})
+                                                   fleet, fast_hashing):
+    address = _address(case)
+    point_body_at(case, address)
+    if is_positive(case) and isinstance(case.body, dict) and address["module_id"]:
+        case.body["module_id"] = address["module_id"]  # a module's command names its module
     if is_positive(case) and _is_uuid((case.path_parameters or {}).get("command_id")):
         case.path_parameters["command_id"] = existing_command
     call_and_validate(case, app, bearer(token_for(database, "fuzz-admin", "admin")))

@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 from mission_control.db import Database, is_postgresql, violation
 from mission_control.timeutil import utcnow
 
-from . import events
+from . import events, targets
 from .resources import RESOURCES, Resource
 from .schemas import Sort
 
@@ -157,19 +157,23 @@ def create(connection: Connection, resource: Resource, prepared: dict[str, dict[
     statement = _create_statement(resource.path, tuple(sorted(values)), postgresql)
     with _constraints(resource, columns["name"], parent_id):
         if postgresql:
-            return connection.execute(statement, {**values, "event_changed": changed,
-                                                  "event_actor": actor, "event_at": now}).one()
-        row = connection.execute(statement, values).one()
-    events.append(connection, resource.entity, [row.id], "created", changed, now, actor)
+            row = connection.execute(statement, {**values, "event_changed": changed,
+                                                 "event_actor": actor, "event_at": now}).one()
+        else:
+            row = connection.execute(statement, values).one()
+            events.append(connection, resource.entity, [row.id], "created", changed, now, actor)
+    targets.created(connection, resource.entity, row, now)
     return row
 
 
 def create_alone(database: Database, resource: Resource, prepared: dict[str, dict[str, Any]],
                  *, actor: str) -> Row:
-    """``create`` in a transaction of its own. On PostgreSQL ``create`` is one statement, and
-    one statement is a transaction by itself: it runs on an autocommit connection, which saves
-    the BEGIN and COMMIT round trips."""
-    with (database.autocommit() if database.is_postgresql else database.begin()) as connection:
+    """``create`` in a transaction of its own. On PostgreSQL ``create`` is one statement for
+    most resources, and one statement is a transaction by itself: it runs on an autocommit
+    connection, which saves the BEGIN and COMMIT round trips. A robot or module also writes
+    its target: two statements, one transaction."""
+    alone = database.is_postgresql and resource.entity not in targets.KINDS
+    with (database.autocommit() if alone else database.begin()) as connection:
         return create(connection, resource, prepared, actor=actor)
 
 
@@ -195,6 +199,7 @@ def update(session: Session, resource: Resource, item_id: uuid.UUID,
         session.flush()
     events.append(session.connection(), resource.entity, [row.id], "updated", changed, now,
                   actor)
+    targets.updated(session.connection(), resource.entity, row)
     return row
 
 
@@ -209,6 +214,7 @@ def delete(session: Session, resource: Resource, item_id: uuid.UUID, *, cascade:
     now = utcnow()
     for member, ids in reversed(tree):  # children before their parents
         events.append(session.connection(), member.entity, ids, "deleted", [], now, actor)
+        targets.deleted(session.connection(), member.entity, ids, now)
         session.execute(sql_delete(member.model).where(member.model.id.in_(ids)))
     return sum(len(ids) for _, ids in tree)
 

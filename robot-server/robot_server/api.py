@@ -20,10 +20,11 @@ from mission_control.db import Database
 from mission_control.passwords import HashingBusy, verify_password
 from mission_control.registry_models import Robot
 from mission_control.settings import Settings
-from mission_control.timeutil import isoformat
+from mission_control.timeutil import isoformat, utcnow
 from mission_control.web import ApiError, error_response, parse_body, retry_later
 
 from . import presence, sessions
+from .heartbeats import Beat
 from .schemas import Heartbeat, SessionRequest
 
 bp = Blueprint("robots", __name__)
@@ -125,8 +126,14 @@ def heartbeat(robot_id: str):
     """The robot's status, its modules' statuses and its latest telemetry."""
     parsed = robot_id_of(robot_id)
     session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
-    beat = parse_body(Heartbeat)
-    at = presence.heartbeat(database(), parsed, session_id, beat)
+    body = parse_body(Heartbeat)
+    module_ids = [m.module_id for m in body.modules]
+    current_app.extensions["module_owners"].check(parsed, module_ids)
+    at = utcnow()
+    telemetry = body.telemetry.model_dump(exclude_none=True) if body.telemetry else None
+    current_app.extensions["heartbeat_writer"].submit(Beat(
+        parsed, session_id, body.status, at, {m.module_id: m.status for m in body.modules},
+        telemetry))
     HEARTBEATS.inc()
     answer: dict[str, Any] = {
         "connection": "online", "last_online": isoformat(at),

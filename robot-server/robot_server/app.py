@@ -12,6 +12,7 @@ from mission_control.web import service_app
 
 from . import api, commands_api, delivery, green, presence
 from .openapi import openapi_document
+from .heartbeats import HeartbeatWriter, ModuleOwners
 from .queue import CommandQueue
 from .sweeper import Sweeper
 from .wakeup import Listener, Waiters
@@ -20,9 +21,10 @@ from .wakeup import Listener, Waiters
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     """Build robot-server; tests pass their own settings and database.
 
-    The offline sweeper (and, on PostgreSQL, the LISTEN loop that wakes long polls) runs
-    under mc-serve (gunicorn) from each worker's start to its exit (``background_tasks``);
-    tests drive ``app.extensions["sweeper"].run_once()`` themselves.
+    The offline sweeper, the heartbeat writer and, on PostgreSQL, the LISTEN loop that wakes
+    long polls run under mc-serve (gunicorn) from each worker's start to its exit
+    (``background_tasks``); tests drive ``app.extensions["sweeper"].run_once()`` themselves,
+    and without a running writer each heartbeat is written in its request.
     """
     green.patch_psycopg()  # under gunicorn's gevent worker: database waits yield
     settings = settings or get_settings()
@@ -31,12 +33,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = app.extensions["settings"]
     database = app.extensions["database"]
     sweeper = Sweeper(database, settings.heartbeat_timeout)
+    writer = HeartbeatWriter(database, settings.heartbeat_flush_s)
     app.extensions["sweeper"] = sweeper
+    app.extensions["heartbeat_writer"] = writer
+    app.extensions["module_owners"] = ModuleOwners(database)
     waiters = Waiters()
     app.extensions["waiters"] = waiters
     app.extensions["uplink"] = CommandQueue(database, settings.command_ttl_s,
                                             on_stored=waiters.wake)
-    app.extensions["background_tasks"] = [sweeper]
+    app.extensions["background_tasks"] = [writer, sweeper]
     if database.is_postgresql:
         listener = Listener(database, waiters)
         app.extensions["listener"] = listener

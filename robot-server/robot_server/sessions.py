@@ -1,5 +1,6 @@
 """Robot sessions: an opaque random token per session, stored only as its SHA-256, lapsing
-ROBOT_SESSION_TTL_S after its last use; and the check every robot call makes with it."""
+ROBOT_SESSION_TTL_S after its last use (renewed at most every tenth of it, or minute); and the
+check every robot call makes with it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from mission_control.db import Database
 from mission_control.robot_models import RobotSession
 from mission_control.timeutil import utcnow
 from mission_control.web import ApiError
+
+
+RENEW_AT_MOST_EVERY_S = 60.0
 
 
 class NoSession(Exception):
@@ -55,14 +59,22 @@ def bearer_token() -> str:
     return token
 
 
+def renewal_step(ttl_s: float) -> float:
+    """How stale a session's expiry may get before a call renews it: a robot calling every
+    second would otherwise write its session row every second. Expiry is thus ``ttl_s`` after
+    the last use, give or take this step (a tenth of the lifetime, at most a minute)."""
+    return min(RENEW_AT_MOST_EVERY_S, ttl_s / 10)
+
+
 def authenticate(database: Database, robot_id: uuid.UUID, ttl_s: float) -> int:
-    """The id of the open session whose token the request carries, renewed for ``ttl_s``;
-    NoSession (401) without one, ApiError 403 when it is another robot's."""
+    """The id of the open session whose token the request carries, renewed for ``ttl_s``
+    (see ``renewal_step``); NoSession (401) without one, ApiError 403 when it is another
+    robot's."""
     hashed = token_hash(bearer_token())
     now = utcnow()
     with database.autocommit() as connection:
         found = connection.execute(
-            select(RobotSession.id, RobotSession.robot_id)
+            select(RobotSession.id, RobotSession.robot_id, RobotSession.expires_at)
             .where(RobotSession.token_hash == hashed, RobotSession.closed_at.is_(None),
                    RobotSession.expires_at > now)).first()
         if found is None:
@@ -70,7 +82,9 @@ def authenticate(database: Database, robot_id: uuid.UUID, ttl_s: float) -> int:
                             "open a new session")
         if found.robot_id != robot_id:
             raise ApiError(403, "forbidden", "this token belongs to another robot")
-        connection.execute(update(RobotSession).where(RobotSession.id == found.id)
-                           .values(expires_at=now + timedelta(seconds=ttl_s)))
+        renewed = now + timedelta(seconds=ttl_s)
+        if renewed - found.expires_at >= timedelta(seconds=renewal_step(ttl_s)):
+            connection.execute(update(RobotSession).where(RobotSession.id == found.id)
+                               .values(expires_at=renewed))
     access.name_caller(f"robot:{robot_id}")
     return found.id

@@ -35,11 +35,11 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    """A free loopback port: any, or one of MC_E2E_PORTS (``18500-18699``) when it is set, for
-    machines where each test run keeps to a range of its own."""
-    first, _, last = os.environ.get("MC_E2E_PORTS", "").partition("-")
-    candidates = random.sample(range(int(first), int(last) + 1), int(last) - int(first) + 1) \
-        if first and last else [0]
+    """A loopback port nothing listens on: any the system picks, or, with MC_TEST_PORTS set
+    (``18300-18499``), one of that range (for machines where each run has its own ports)."""
+    low, _, high = os.environ.get("MC_TEST_PORTS", "").partition("-")
+    candidates = random.sample(range(int(low), int(high) + 1), int(high) - int(low) + 1) \
+        if low else [0]
     for port in candidates:
         with socket.socket() as sock:
             try:
@@ -47,7 +47,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return sock.getsockname()[1]
-    raise RuntimeError(f"no free port in MC_E2E_PORTS={os.environ['MC_E2E_PORTS']}")
+    raise RuntimeError(f"no free port in MC_TEST_PORTS={os.environ['MC_TEST_PORTS']}")
 
 
 COMMANDS = {

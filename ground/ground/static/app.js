@@ -1,9 +1,18 @@
-// Small page helpers beside htmx: the UTC clock, countdowns to transmission, and a link
-// indicator so an operator knows when the live view has stopped updating.
+// Small page helpers beside htmx: the UTC clock, countdowns to transmission, ages of the
+// fleet's last heartbeats, and a link indicator so an operator knows when the live view has
+// stopped updating.
 (function () {
   "use strict";
 
   function pad(n) { return String(n).padStart(2, "0"); }
+
+  function age(seconds) {
+    if (seconds < 1) { return "now"; }
+    if (seconds < 120) { return seconds + " s ago"; }
+    if (seconds < 7200) { return Math.floor(seconds / 60) + " min ago"; }
+    if (seconds < 172800) { return Math.floor(seconds / 3600) + " h ago"; }
+    return Math.floor(seconds / 86400) + " d ago";
+  }
 
   function tick() {
     var now = new Date();
@@ -12,6 +21,10 @@
       clock.textContent = pad(now.getUTCHours()) + ":" + pad(now.getUTCMinutes()) + ":" +
         pad(now.getUTCSeconds()) + " UTC";
     }
+    document.querySelectorAll("[data-age]").forEach(function (el) {
+      var seconds = Math.round((now.getTime() - Date.parse(el.dataset.age)) / 1000);
+      el.textContent = age(seconds);
+    });
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var seconds = Math.round((Date.parse(el.dataset.countdown) - now.getTime()) / 1000);
       el.textContent = seconds > 0 ? "in " + seconds + " s" : "due";

@@ -1,0 +1,152 @@
+"""Heartbeats written together: each robot-server process collects the heartbeats it answered
+and writes them every HEARTBEAT_FLUSH_S in one transaction (presence.record).
+
+A fleet of N robots sends N heartbeats a second. Written one by one, each would cost a
+transaction and a commit of its own; collected, one commit carries them all, and a robot
+that sent two within one period costs one row write. The price: the registry shows a
+heartbeat up to HEARTBEAT_FLUSH_S late, and heartbeats answered in the last period before a
+process dies are not written (the robot's next one is). While the writer does not run (the
+Flask test client, HEARTBEAT_FLUSH_S=0) each heartbeat is written in its own request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from mission_control.db import Database
+from mission_control.registry_models import Module
+from mission_control.web import invalid
+
+from . import presence
+
+log = logging.getLogger(__name__)
+
+OWNERS_CACHE_S = 5.0
+OWNERS_MAX = 100_000
+
+
+@dataclass
+class Beat:
+    """The latest heartbeat of one robot (several of one period merged: the newest wins)."""
+
+    robot_id: uuid.UUID
+    session_id: int
+    status: str
+    at: datetime
+    modules: dict[uuid.UUID, str] = field(default_factory=dict)
+    telemetry: dict[str, Any] | None = None
+
+    def merge(self, newer: Beat) -> Beat:
+        return Beat(newer.robot_id, newer.session_id, newer.status, newer.at,
+                    {**self.modules, **newer.modules},
+                    newer.telemetry if newer.telemetry is not None else self.telemetry)
+
+
+class ModuleOwners:
+    """Which modules belong to which robot, kept for OWNERS_CACHE_S per robot: a heartbeat
+    naming modules costs no query while its robot's modules are known. A module missing
+    from the kept set is looked up again before it is refused."""
+
+    def __init__(self, database: Database, cache_s: float = OWNERS_CACHE_S) -> None:
+        self.database = database
+        self.cache_s = cache_s
+        self._kept: dict[uuid.UUID, tuple[float, frozenset[uuid.UUID]]] = {}
+
+    def _load(self, robot_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        with self.database.autocommit() as connection:
+            owned = frozenset(connection.scalars(select(Module.id)
+                                                 .where(Module.robot_id == robot_id)))
+        if len(self._kept) >= OWNERS_MAX:
+            self._kept.clear()
+        self._kept[robot_id] = (time.monotonic() + self.cache_s, owned)
+        return owned
+
+    def check(self, robot_id: uuid.UUID, module_ids: list[uuid.UUID]) -> None:
+        """ApiError 422 naming each module that is not this robot's."""
+        if not module_ids:
+            return
+        kept = self._kept.get(robot_id)
+        fresh = kept is None or kept[0] <= time.monotonic()
+        owned = self._load(robot_id) if fresh else kept[1]
+        if not fresh and not owned.issuperset(module_ids):
+            owned = self._load(robot_id)  # a module added since: look again
+        wrong = [{"field": f"modules.{index}.module_id",
+                  "message": f"module {module_id} is not a module of this robot"}
+                 for index, module_id in enumerate(module_ids) if module_id not in owned]
+        if wrong:
+            raise invalid(wrong)
+
+
+class HeartbeatWriter:
+    """``submit`` a heartbeat; ``start()`` writes what was submitted every ``flush_s`` in a
+    daemon thread until ``stop()``, which writes the rest (under mc-serve: one per worker)."""
+
+    def __init__(self, database: Database, flush_s: float) -> None:
+        self.database = database
+        self.flush_s = flush_s
+        self._pending: dict[uuid.UUID, Beat] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def batching(self) -> bool:
+        return self._thread is not None and self.flush_s > 0
+
+    def submit(self, beat: Beat) -> None:
+        if not self.batching:
+            presence.record(self.database, [beat])
+            return
+        with self._lock:
+            earlier = self._pending.get(beat.robot_id)
+            self._pending[beat.robot_id] = earlier.merge(beat) if earlier else beat
+
+    def flush(self) -> int:
+        """Write what was submitted; how many robots' heartbeats that was."""
+        with self._lock:
+            beats, self._pending = self._pending, {}
+        if not beats:
+            return 0
+        try:
+            presence.record(self.database, list(beats.values()))
+        except Exception:
+            # The database is away for a moment: keep them for the next pass, unless newer
+            # heartbeats of the same robots came in meanwhile.
+            with self._lock:
+                for robot_id, beat in beats.items():
+                    newer = self._pending.get(robot_id)
+                    self._pending[robot_id] = beat.merge(newer) if newer else beat
+            raise
+        return len(beats)
+
+    def start(self) -> None:
+        if self._thread is None and self.flush_s > 0:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="heartbeat-writer",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:
+            log.warning("heartbeats of the last %ss not written", self.flush_s, exc_info=True)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.flush_s):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("writing heartbeats failed; trying again in %ss", self.flush_s)

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     (``background_tasks``); tests drive ``app.extensions["sweeper"].run_once()`` themselves,
     and without a running writer each heartbeat is written in its request.
     """
-    green.patch_psycopg()  # under gunicorn's gevent worker: database waits yield
+    green.cooperate()  # under gunicorn's gevent worker: database waits and hashes yield
     settings = settings or get_settings()
     app = service_app(__name__, "robot-server", settings, database,
                       lambda: openapi_document(settings.uplink_batch_max), "robot-server")

@@ -13,9 +13,8 @@ import uuid
 import pytest
 import requests
 
-from mission_control.models import Target
-
 from .harness import wait_for
+from .robots import robot_with_module
 
 PASSWORD = "robot pass " + uuid.uuid4().hex[:8]
 TTL_S = 4
@@ -53,23 +52,10 @@ class PlayedRobot:
         return answer.json()
 
 
-def a_robot(system, database) -> PlayedRobot:
-    """A robot with one module, created by the admin through registry-api, and its targets
-    (as migration 0011 keeps them: id = the registry UUID, modules under their robot)."""
-    admin = system.headers("admin")
-    robot = requests.post(f"{system.registry_url}/api/v1/robots", headers=admin, timeout=10,
-                          json={"name": f"e2e-{uuid.uuid4().hex[:8]}", "owner": "Ada",
-                                "owner_email": "ada@example.com", "password": PASSWORD}).json()
-    module = requests.post(f"{system.registry_url}/api/v1/modules", headers=admin, timeout=10,
-                           json={"name": "arm", "type": "actuator",
-                                 "robot_id": robot["id"]}).json()
-    with database.transaction() as session:
-        if session.get(Target, robot["id"]) is None:
-            session.add(Target(id=robot["id"], kind="robot", name=robot["name"]))
-            session.flush()
-        if session.get(Target, module["id"]) is None:
-            session.add(Target(id=module["id"], kind="module", name="arm",
-                               parent_id=robot["id"]))
+def a_robot(system) -> PlayedRobot:
+    """A robot with one module, created by the admin through registry-api (which makes them
+    telecommand targets in the same transaction)."""
+    robot, module = robot_with_module(system, PASSWORD)
     return PlayedRobot(system, robot["id"], [module["id"]])
 
 
@@ -98,8 +84,8 @@ def system(system_factory):
 
 
 @pytest.mark.local_only("robot-server is not in the compose stack's e2e set yet")
-def test_commands_for_an_offline_robot_run_after_it_connects(system, database):
-    robot = a_robot(system, database)
+def test_commands_for_an_offline_robot_run_after_it_connects(system):
+    robot = a_robot(system)
     move = telecommand(system, robot, "MOVE_TO", args={"x": 1, "y": 2, "z": 0})
     start = telecommand(system, robot, "START", module_id=robot.modules[0])
     for command_id in (move, start):  # robot-server holds them while the robot is offline
@@ -123,8 +109,8 @@ def test_commands_for_an_offline_robot_run_after_it_connects(system, database):
 
 
 @pytest.mark.local_only("needs its own COMMAND_TTL_S")
-def test_a_command_nobody_acknowledges_in_time_ends_failed_expired(system, database):
-    robot = a_robot(system, database)
+def test_a_command_nobody_acknowledges_in_time_ends_failed_expired(system):
+    robot = a_robot(system)
     command_id = telecommand(system, robot, "DOCK")
     failed = reaches(system, command_id, "FAILED", timeout=TTL_S + 15)
     assert "expired" in str(failed)
@@ -134,8 +120,8 @@ def test_a_command_nobody_acknowledges_in_time_ends_failed_expired(system, datab
 
 
 @pytest.mark.local_only("sends to robot-server with the uplink key")
-def test_a_command_sent_twice_runs_once_on_the_robot(system, database):
-    robot = a_robot(system, database)
+def test_a_command_sent_twice_runs_once_on_the_robot(system):
+    robot = a_robot(system)
     robot.connect()
     body = {"id": str(uuid.uuid4()), "command_name": "PING", "args": {}, "target": robot.id}
     for _ in range(2):  # as the command-sender re-sends after a lost acknowledgement
@@ -152,8 +138,8 @@ def test_a_command_sent_twice_runs_once_on_the_robot(system, database):
 
 
 @pytest.mark.local_only("times robot-server's processes")
-def test_a_waiting_long_poll_is_woken_by_a_new_command(system, database):
-    robot = a_robot(system, database)
+def test_a_waiting_long_poll_is_woken_by_a_new_command(system):
+    robot = a_robot(system)
     robot.connect()
     woken: list[tuple[float, list[dict]]] = []
     for _ in range(3):  # robot-server runs 2 processes: the command lands on either

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from mission_control.passwords import hasher
+from mission_control.registry_models import Robot
 from robot_server import sessions
 from robot_server.testing import add_robot
 
@@ -44,3 +46,30 @@ def test_one_process_holds_hundreds_of_idle_polls(system_factory, database):
         answers = [p.result(timeout=WAIT_S + 20) for p in polls]
     assert all(a.status_code == 200 for a in answers), {a.status_code for a in answers}
     assert sum(bool(a.json()["commands"]) for a in answers) == 1
+
+
+@pytest.mark.local_only("times its own robot-server process")
+def test_opening_sessions_does_not_stop_the_process(system_factory, database):
+    """argon2 (a fifth of a second of CPU per session) runs on a native thread, not in the
+    gevent loop: while sessions open one after another, the process answers at once."""
+    system = system_factory(services=("robot-server",), web_concurrency=1)
+    robot_id, _ = add_robot(database, "hashed", password=None)
+    with database.transaction() as session:  # a real argon2id hash, as registry-api stores
+        session.get_one(Robot, robot_id).password_hash = hasher.hash("robot password 1")
+    opening = f"{system.robot_server_url}/robots/{robot_id}/session"
+    with ThreadPoolExecutor(4) as pool:
+        sessions_opened = [pool.submit(requests.post, opening, timeout=30,
+                                       json={"password": "robot password 1"})
+                           for _ in range(4)]
+        time.sleep(0.1)
+        answers = []
+        while not all(s.done() for s in sessions_opened):
+            started = time.monotonic()
+            assert requests.get(f"{system.robot_server_url}/health", timeout=5).ok
+            answers.append(time.monotonic() - started)
+            time.sleep(0.02)
+    assert [s.result().status_code for s in sessions_opened] == [201] * 4
+    # A hash in the loop would hold most answers for a good part of its fifth of a second;
+    # a rare slow one is the machine's two cores busy with argon2's own threads.
+    answers.sort()
+    assert len(answers) >= 5 and answers[int(len(answers) * 0.9)] < 0.15, answers

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mission_control.robot_models import RobotConnectionEvent
 
 from .harness import wait_for
+from .robots import robot_with_module
 
 PASSWORD = "robot pass " + uuid.uuid4().hex[:8]
 TIMEOUT_S = 1.5
@@ -36,13 +37,7 @@ def registry_robot(system, robot_id: str) -> dict:
 def test_a_robot_goes_online_times_out_and_comes_back(system_factory, database):
     system = system_factory(services=("registry-api", "robot-server"),
                             heartbeat_interval_s=0.5)  # timeout 1.5 s
-    admin = system.headers("admin")
-    robot = requests.post(f"{system.registry_url}/api/v1/robots", headers=admin, timeout=10,
-                          json={"name": f"e2e-{uuid.uuid4().hex[:8]}", "owner": "Ada",
-                                "owner_email": "ada@example.com", "password": PASSWORD}).json()
-    module = requests.post(f"{system.registry_url}/api/v1/modules", headers=admin, timeout=10,
-                           json={"name": "arm", "type": "actuator",
-                                 "robot_id": robot["id"]}).json()
+    robot, module = robot_with_module(system, PASSWORD)
     assert robot["connection"] == "offline"
     base = f"{system.robot_server_url}/robots/{robot['id']}"
 
@@ -72,8 +67,9 @@ def test_a_robot_goes_online_times_out_and_comes_back(system_factory, database):
     robot_id = uuid.UUID(robot["id"])
     assert events(database, robot_id) == ["connect", "timeout"]
 
-    beat()
-    assert registry_robot(system, robot["id"])["connection"] == "online"
+    beat()  # written with the next HEARTBEAT_FLUSH_S period's heartbeats
+    wait_for(lambda: registry_robot(system, robot["id"])["connection"] == "online",
+             timeout=2, interval=0.05, message="the robot online again")
     assert requests.delete(f"{base}/session", headers=headers, timeout=10).status_code == 204
     assert registry_robot(system, robot["id"])["connection"] == "offline"
     assert requests.post(f"{base}/heartbeat", headers=headers, timeout=10,

@@ -1,5 +1,6 @@
 """The offline sweeper: marks silent robots offline (timeout events) even when no request
-arrives, and fails the robots' commands nobody acknowledged in time (FAILED "expired"). Every robot-server process runs one, but only the holder of the database lease row
+arrives, and fails the robots' commands nobody acknowledged in time (FAILED "expired").
+Every robot-server process runs one, but only the holder of the database lease row
 ``robot-sweeper`` sweeps, so the fleet sweeps once however many processes and replicas run.
 The lease lasts LEASE_S and is renewed at each pass; a holder that stops hands it back, and
 when one dies another process takes it over once it lapses.

@@ -15,6 +15,7 @@ then it owns no process (``private`` is False), and whatever needs one (``start`
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,9 +35,20 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now: any, or one of MC_TEST_PORTS ("18100-18299") when set, for
+    machines where each user of the loopback keeps to a range."""
+    span = os.environ.get("MC_TEST_PORTS", "")
+    first, _, last = span.partition("-")
+    candidates = random.sample(range(int(first), int(last) + 1), int(last) + 1 - int(first)) \
+        if span else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in MC_TEST_PORTS={span}")
 
 
 COMMANDS = {

@@ -38,6 +38,23 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+async def unless_stopped(stop: asyncio.Event, work) -> bool:
+    """Await ``work`` (a coroutine), cancelled when ``stop`` is set first: whether it ran to
+    its end. Its exceptions pass up."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        task.cancel()  # nothing when it is done
+        await asyncio.gather(task, stopped, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()
+    return True
+
+
 class Backoff:
     """Exponential backoff with jitter: each delay is drawn in [d/2, d], d doubling from
     BACKOFF_BASE_S up to ``cap_s``, so robots cut off together do not return together."""
@@ -71,7 +88,8 @@ class RobotEngine:
 
     def __init__(self, robot_id: str, password: str, http: aiohttp.ClientSession,
                  settings: Settings, *, stats: Stats | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 opening: asyncio.Semaphore | None = None) -> None:
         self.robot_id = robot_id
         self.password = password
         self.settings = settings
@@ -82,6 +100,8 @@ class RobotEngine:
         self.buffer = TelemetryBuffer(settings.telemetry_buffer_points)
         self.profile: dict[str, Any] = {}
         self._session_lock = asyncio.Lock()
+        # A fleet's robots share one: how many of them wait on a session (argon2) at once.
+        self.opening = opening or asyncio.Semaphore(1)
         self._profile_read_at = 0.0
 
     # -- the session --------------------------------------------------------------------
@@ -93,7 +113,8 @@ class RobotEngine:
         while not stop.is_set():
             try:
                 if self.server.token is None:
-                    await self.server.open_session(self.password)
+                    if not await unless_stopped(stop, self._open()):
+                        return False
                     self.stats.sessions += 1
                     log.info("robot %s: session opened", self.robot_id)
                 await self.read_profile()
@@ -112,6 +133,10 @@ class RobotEngine:
                             self.robot_id, error, delay)
             await pause(stop, delay)
         return False
+
+    async def _open(self) -> None:
+        async with self.opening:
+            await self.server.open_session(self.password)
 
     def _forget_session(self) -> None:
         if self.server.token is not None:

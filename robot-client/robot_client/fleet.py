@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 PROGRESS_S = 2.0
 SUMMARY_S = 10.0
 REGISTER_THREADS = 4
+# Sessions the fleet opens at once: each costs robot-server an argon2 check (~0.2 s of CPU);
+# more at once would only queue there, past the clients' patience, and starve heartbeats.
+OPENING_AT_ONCE = 4
 OWNER = {"owner": "robot-client fleet", "owner_email": "fleet@example.com"}
 
 
@@ -92,6 +95,8 @@ async def _report(stats: Stats, count: int, stop: asyncio.Event) -> None:
     last, at = stats.heartbeats, time.monotonic()
     while not stop.is_set():
         await pause(stop, SUMMARY_S)
+        if stop.is_set():
+            return
         now = time.monotonic()
         log.info("fleet: %d robots, %d sessions open, %.1f heartbeats/s, %d errors, "
                  "%d commands executed", count, stats.sessions,
@@ -108,14 +113,20 @@ async def _one(engine: RobotEngine, delay: float, stop: asyncio.Event) -> None:
 
 
 async def run_fleet(robot_ids: list[str], password: str, settings: Settings) -> int:
+    """Run the robots until Ctrl-C. Their own lines (sessions, retries) are left out below
+    ERROR unless LOG_LEVEL=DEBUG: thousands of robots would bury the summary."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("robot_client.engine").setLevel(logging.ERROR)
     stop = asyncio.Event()
     stop_on_signals(stop)
     stats = Stats()
     rng = random.Random()
+    opening = asyncio.Semaphore(OPENING_AT_ONCE)
     connector = aiohttp.TCPConnector(limit=0)  # every robot holds a long poll open
     async with aiohttp.ClientSession(connector=connector) as http:
         engines = [RobotEngine(robot_id, password, http, settings, stats=stats,
-                               rng=random.Random(rng.random())) for robot_id in robot_ids]
+                               rng=random.Random(rng.random()), opening=opening)
+                   for robot_id in robot_ids]
         reporter = asyncio.create_task(_report(stats, len(engines), stop))
         await asyncio.gather(*(_one(engine, rng.uniform(0, settings.heartbeat_interval_s),
                                     stop) for engine in engines))

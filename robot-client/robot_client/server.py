@@ -11,6 +11,9 @@ import aiohttp
 # Long polls ask robot-server to wait this long; the HTTP call itself waits a little more.
 POLL_WAIT_S = 20
 CALL_TIMEOUT_S = 10
+# Opening a session costs robot-server an argon2 check, queued behind others' in a storm:
+# giving up sooner would only leave it to open a session nobody receives, and ask again.
+SESSION_TIMEOUT_S = 60
 
 
 class Unavailable(Exception):
@@ -95,7 +98,8 @@ class RobotServer:
 
     async def open_session(self, password: str) -> str:
         status, data, response = await self._call("POST", "/session", token=False,
-                                                  body={"password": password})
+                                                  body={"password": password},
+                                                  timeout=SESSION_TIMEOUT_S)
         if status == 401:
             raise WrongPassword("robot-server refused the robot's password")
         self._check(status, data, response, ok=(201,))

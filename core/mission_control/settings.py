@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(1.0, gt=0)
     heartbeat_timeout_s: float | None = Field(None, gt=0)
 
+    # gunicorn, for each web service (mc-serve): worker processes, and threads in each
+    web_concurrency: int = Field(2, ge=1)
+    web_threads: int = Field(4, ge=1)
+
     # robot-client (docs/robot-client.md): a user's token for registry-api (unset: asked), the
     # robots' password for `run` and `fleet` (unset: asked; the fleet's generated into var/),
     # the cap of its reconnect backoff, and the telemetry points kept while robot-server is away.
@@ -90,10 +94,6 @@ class Settings(BaseSettings):
     robot_password: SecretStr | None = None
     robot_backoff_max_s: float = Field(10.0, gt=0)
     telemetry_buffer_points: int = Field(600, ge=1)
-
-    # gunicorn, for each web service (mc-serve): worker processes, and threads in each
-    web_concurrency: int = Field(2, ge=1)
-    web_threads: int = Field(4, ge=1)
 
     @property
     def heartbeat_timeout(self) -> float:

@@ -6,8 +6,13 @@ client keeps trying and the robot comes back online."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import requests
+from sqlalchemy import select, update
+
+from mission_control.robot_models import RobotSession
+from mission_control.timeutil import utcnow
 
 from robot_client.testing import (
     PASSWORD, create_module, create_robot, interrupt, registry_get, start_robot,
@@ -89,3 +94,29 @@ def test_a_wrong_password_ends_the_run_plainly(services, tmp_path):
     assert process.wait(30) == 1
     log = log_path.read_text()
     assert "refused the robot's password" in log and "Traceback" not in log
+
+
+def test_a_session_that_lapses_is_replaced_by_a_new_one(services, database, tmp_path):
+    robot = create_robot(services)
+    robot_id = uuid.UUID(robot["id"])
+    log_path = tmp_path / "robot.log"
+    process = start_robot(services, robot["id"], log_path)
+    try:
+        wait_for(lambda: online(services, robot["id"]), timeout=20, message="robot online")
+        with database.transaction() as session:  # as if ROBOT_SESSION_TTL_S had passed
+            session.execute(update(RobotSession).where(RobotSession.robot_id == robot_id)
+                            .values(expires_at=utcnow() - timedelta(seconds=1)))
+        wait_for(lambda: len(sessions_of(database, robot_id)) == 2, timeout=10,
+                 message="a second session")
+        wait_for(lambda: "opening a new one" in log_path.read_text(), timeout=10,
+                 message="the new session logged")
+        assert online(services, robot["id"])
+    finally:
+        assert interrupt(process) == 0
+    assert [s.closed_at is not None for s in sessions_of(database, robot_id)] == [False, True]
+
+
+def sessions_of(database, robot_id: uuid.UUID) -> list:
+    with database.autocommit() as connection:
+        return connection.execute(select(RobotSession).where(RobotSession.robot_id == robot_id)
+                                  .order_by(RobotSession.id)).all()

@@ -81,7 +81,8 @@ def pick_and_run(settings: Settings) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="robot-client", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(prog="robot-client", description="Simulated robots and "
+                                  "modules of Mission Control (docs/robot-client.md).")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("create", help="register a robot (interactive; an admin's token)")
     add = commands.add_parser("add-module", help="register a module of a robot (interactive)")

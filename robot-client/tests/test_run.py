@@ -5,6 +5,7 @@ client keeps trying and the robot comes back online."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -66,7 +67,7 @@ def test_a_running_robot_is_online_reports_its_modules_and_leaves_on_ctrl_c(serv
 def test_the_client_retries_while_robot_server_is_away_and_comes_back(services, tmp_path):
     robot = create_robot(services)
     log_path = tmp_path / "robot.log"
-    process = start_robot(services, robot["id"], log_path)
+    process = start_robot(services, robot["id"], log_path, telemetry_buffer_points="3")
     try:
         wait_for(lambda: online(services, robot["id"]), timeout=20, message="robot online")
         services.stop("robot-server")
@@ -81,7 +82,9 @@ def test_the_client_retries_while_robot_server_is_away_and_comes_back(services, 
                  message="robot online again")
         wait_for(lambda: "reached again" in log_path.read_text(), timeout=10,
                  message="the reconnection logged")
-        assert "buffered telemetry points" in log_path.read_text()
+        flushed = re.search(r"sent the newest of (\d+) buffered telemetry points \((\d+) "
+                            r"dropped while away\)", log_path.read_text())
+        assert flushed and int(flushed.group(1)) == 3 and int(flushed.group(2)) > 0
     finally:
         assert interrupt(process) == 0
     assert not online(services, robot["id"])

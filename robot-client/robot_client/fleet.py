@@ -23,10 +23,11 @@ import aiohttp
 from mission_control.keys import stored_or_new
 from mission_control.settings import Settings
 
-from .engine import RobotEngine, Stats, pause
+from .engine import RobotEngine, Stats
 from .registry import Registry
 from .run import stop_on_signals
 from .server import WrongPassword
+from .waiting import pause
 
 log = logging.getLogger(__name__)
 PROGRESS_S = 2.0

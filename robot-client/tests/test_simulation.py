@@ -10,7 +10,7 @@ import random
 import pytest
 
 from mission_control.catalog import MODULE_TRANSITIONS
-from robot_client.engine import Backoff
+from robot_client.waiting import Backoff
 from robot_client.simulation import SimulatedRobot, TelemetryBuffer
 
 MODULE = "6f1b0c1e-0000-4000-8000-000000000001"

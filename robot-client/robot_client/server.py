@@ -29,7 +29,12 @@ class RetryAfter(Exception):
 
 
 class WrongPassword(Exception):
-    """robot-server refused the robot's password: retrying cannot help."""
+    """robot-server refused the robot's password: retrying cannot help (nor for
+    UnknownRobot)."""
+
+
+class UnknownRobot(WrongPassword):
+    """robot-server knows no robot with this id (404 on opening a session)."""
 
 
 class SessionLost(Exception):
@@ -102,6 +107,8 @@ class RobotServer:
                                                   timeout=SESSION_TIMEOUT_S)
         if status == 401:
             raise WrongPassword("robot-server refused the robot's password")
+        if status == 404:
+            raise UnknownRobot("robot-server knows no robot with this id")
         self._check(status, data, response, ok=(201,))
         self.token = data["token"]
         return self.token

@@ -90,13 +90,16 @@ def test_the_client_retries_while_robot_server_is_away_and_comes_back(services, 
     assert not online(services, robot["id"])
 
 
-def test_a_wrong_password_ends_the_run_plainly(services, tmp_path):
+def test_a_wrong_password_or_an_unknown_robot_ends_the_run_plainly(services, tmp_path):
     robot = create_robot(services)
     log_path = tmp_path / "robot.log"
     process = start_robot(services, robot["id"], log_path, robot_password="not " + uuid.uuid4().hex)
     assert process.wait(30) == 1
+    unknown = start_robot(services, str(uuid.uuid4()), log_path)
+    assert unknown.wait(30) == 1
     log = log_path.read_text()
-    assert "refused the robot's password" in log and "Traceback" not in log
+    assert "refused the robot's password" in log and "knows no robot with this id" in log
+    assert "Traceback" not in log
 
 
 def test_a_session_that_lapses_is_replaced_by_a_new_one(services, database, tmp_path):

@@ -19,6 +19,7 @@ from .simulation import STATUSES
 
 log = logging.getLogger(__name__)
 ROUTE = "/modules/status"
+CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}  # as Flask's
 
 
 def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
@@ -55,8 +56,8 @@ async def json_errors(request: web.Request, handler):
             raise
         extra = {"allowed": sorted(error.allowed_methods)} \
             if isinstance(error, web.HTTPMethodNotAllowed) else {}
-        return _error(error.status, error.reason.lower().replace(" ", "_"), error.reason,
-                      **extra)
+        code = CODES.get(error.status, error.reason.lower().replace(" ", "_"))
+        return _error(error.status, code, error.reason, **extra)
 
 
 class ModuleListener:

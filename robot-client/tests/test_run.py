@@ -52,6 +52,9 @@ def test_a_running_robot_is_online_reports_its_modules_and_leaves_on_ctrl_c(serv
                                   headers={"Content-Type": "application/json"})
         assert malformed.status_code == 400 and malformed.json()["error"] == "malformed_json"
         assert requests.post(listener, timeout=10, data="x").status_code == 415
+        too_big = requests.post(listener, timeout=10, data="[" + "0," * 40_000 + "0]",
+                                headers={"Content-Type": "application/json"})
+        assert too_big.status_code == 413 and too_big.json()["error"] == "payload_too_large"
         elsewhere = requests.get(f"http://127.0.0.1:{port}/nothing", timeout=10)
         assert elsewhere.status_code == 404 and elsewhere.json()["error"] == "not_found"
         assert registry_get(services, "modules", other["id"])["status"] == "IDLE"

@@ -20,7 +20,7 @@ from mission_control.settings import Settings
 from mission_control.timeutil import isoformat, utcnow
 
 from .server import (
-    Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable,
+    CALL_TIMEOUT_S, Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable,
 )
 from .simulation import SimulatedRobot, TelemetryBuffer
 from .waiting import Backoff, pause, unless_stopped
@@ -151,15 +151,20 @@ class RobotEngine:
         WrongPassword (or any other error of a loop) ends the run and is raised."""
         if not await self.open_session(stop):
             return
-        tasks = [asyncio.create_task(self._heartbeats(stop)),
-                 asyncio.create_task(self._commands(stop))]
-        stopped = asyncio.create_task(stop.wait())
+        heartbeats = asyncio.create_task(self._heartbeats(stop))
+        tasks = [heartbeats, asyncio.create_task(self._commands(stop)),
+                 asyncio.create_task(stop.wait())]
         try:
-            await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (*tasks, stopped):
+            for task in tasks[1:]:
                 task.cancel()
-            results = await asyncio.gather(*tasks, stopped, return_exceptions=True)
+            if stop.is_set():
+                # A heartbeat in flight lands before the session closes: cut off, robot-server
+                # could record it after the close and show the robot online again.
+                await asyncio.wait([heartbeats], timeout=CALL_TIMEOUT_S)
+            heartbeats.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
             await self.close()
         for result in results:
             if isinstance(result, BaseException) and \

@@ -9,7 +9,7 @@ from mission_control.db import Database
 from mission_control.settings import Settings, get_settings
 from mission_control.web import service_app
 
-from . import api
+from . import api, profile
 from .openapi import openapi_document
 from .heartbeats import HeartbeatWriter, ModuleOwners
 from .sweeper import Sweeper
@@ -36,4 +36,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.extensions["background_tasks"] = [writer, sweeper]
     metrics.add_collector(app, api.OnlineGauge(database))
     app.register_blueprint(api.bp)
+    app.register_blueprint(profile.bp)
     return app

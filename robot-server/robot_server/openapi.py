@@ -7,7 +7,7 @@ from typing import Any
 
 from mission_control.openapi import REFERENCES, components, document, errors, json_response, ref
 
-from .schemas import Heartbeat, HeartbeatOut, SessionOut, SessionRequest
+from .schemas import Heartbeat, HeartbeatOut, RobotProfile, SessionOut, SessionRequest
 
 SCHEME = "robotSession"
 ROBOT_ID = {"name": "robot_id", "in": "path", "required": True,
@@ -48,6 +48,14 @@ def openapi_document() -> dict[str, Any]:
                                                      "online)"},
                               **errors({401: NO_SESSION, 403: OTHER_ROBOT, 404: UNKNOWN})},
             }},
+        "/robots/{robot_id}": {"get": {
+            "summary": "The session's robot: its address for modules, and its modules",
+            "operationId": "robotProfile", "security": [{SCHEME: []}],
+            "parameters": [ROBOT_ID],
+            "responses": {
+                "200": json_response("the robot and its modules", "RobotProfile"),
+                **errors({401: NO_SESSION, 403: OTHER_ROBOT, 404: UNKNOWN}),
+            }}},
         "/robots/{robot_id}/heartbeat": {"post": {
             "summary": "The robot's status, its modules' statuses and its telemetry",
             "operationId": "heartbeat", "security": [{SCHEME: []}],
@@ -61,7 +69,7 @@ def openapi_document() -> dict[str, Any]:
                                "nothing written"}),
             }}},
     }
-    schemas = components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut))
+    schemas = components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut, RobotProfile))
     # A module id must name one of this robot's modules, which no schema can say (422).
     schemas["ModuleStatus"]["properties"]["module_id"][REFERENCES] = "modules"
     described = document("robot-server", description, paths, schemas)

@@ -24,7 +24,7 @@ migrate: install
 seed: migrate
 	$(BIN)/registry-seed
 
-run: migrate
+run: seed
 	@$(BIN)/python -m mission_control.serve --addresses
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-prefix
 

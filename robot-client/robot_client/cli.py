@@ -16,7 +16,7 @@ from mission_control.logs import configure_logging
 from mission_control.settings import Settings, get_settings
 
 from . import prompts
-from .fleet import fleet_password, register, run_fleet
+from .fleet import fleet_password, idle, numbered, register, register_when_up, run_fleet
 from .module_cli import module_loop
 from .registry import Registry, RegistryError, RegistryUnreachable, is_uuid
 from .run import run_robot
@@ -93,9 +93,16 @@ def parser() -> argparse.ArgumentParser:
     module = commands.add_parser("module", help="report a module's status to its robot")
     module.add_argument("module_id", metavar="MODULE_ID")
     fleet = commands.add_parser("fleet", help="simulate N robots in this process")
-    fleet.add_argument("--count", type=int, required=True, metavar="N")
+    which = fleet.add_mutually_exclusive_group(required=True)
+    which.add_argument("--count", type=int, metavar="N")
+    which.add_argument("--names", metavar="NAME,NAME,...",
+                       help="these robots (registered or adopted by name) instead of N new ones")
     fleet.add_argument("--prefix", default="fleet", metavar="NAME",
-                       help="robots are named NAME-0001, ... (default: fleet)")
+                       help="robots are named NAME-0001, ... (default: fleet); with --names, "
+                            "the name of the fleet's password and id files")
+    fleet.add_argument("--demo", action="store_true",
+                       help="unattended (make run): wait up to a minute for registry-api, and "
+                            "when the fleet cannot start, say why and idle instead of exiting")
     return top
 
 
@@ -105,19 +112,36 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "module":
         return module_loop(args.module_id, settings)
     if args.command == "fleet":
-        if not 1 <= args.count <= 100_000:
-            print("--count must be between 1 and 100000.")
-            return 2
-        password = fleet_password(settings, args.prefix)
-        ids = register(admin_registry(settings), args.count, args.prefix, password,
-                       settings.var_dir / f"fleet-{args.prefix}.json")
-        return asyncio.run(run_fleet(ids, password, settings))
+        return fleet_command(args, settings)
     if args.command == "create":
         create_robot(registry(settings))
         return 0
     if args.command == "add-module":
         return add_module(registry(settings), args.robot)
     return pick_and_run(settings)
+
+
+def fleet_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.names is not None:
+        names = list(dict.fromkeys(n.strip() for n in args.names.split(",") if n.strip()))
+    elif 1 <= args.count <= 100_000:
+        names = numbered(args.prefix, args.count)
+    else:
+        names = []
+    if not 1 <= len(names) <= 100_000:
+        print("--count must be between 1 and 100000; --names must name at least one robot.")
+        return 2
+    password = fleet_password(settings, args.prefix)
+    state = settings.var_dir / f"fleet-{args.prefix}.json"
+    if not args.demo:
+        return asyncio.run(run_fleet(register(admin_registry(settings), names, password, state),
+                                     password, settings))
+    try:
+        ids = register_when_up(lambda: register(admin_registry(settings), names, password, state))
+    except (RegistryUnreachable, NoCredentials, RegistryError) as error:
+        print(f"robot-client: the demo fleet stays off: {error}", file=sys.stderr)
+        return idle()
+    return asyncio.run(run_fleet(ids, password, settings))
 
 
 def main(argv: list[str] | None = None) -> None:

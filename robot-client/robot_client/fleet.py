@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import random
+import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +26,7 @@ from mission_control.keys import stored_or_new
 from mission_control.settings import Settings
 
 from .engine import RobotEngine, Stats
-from .registry import Registry
+from .registry import Registry, RegistryUnreachable
 from .run import stop_on_signals
 from .server import WrongPassword
 from .waiting import pause
@@ -36,6 +38,7 @@ REGISTER_THREADS = 4
 # Sessions the fleet opens at once: each costs robot-server an argon2 check (~0.2 s of CPU);
 # more at once would only queue there, past the clients' patience, and starve heartbeats.
 OPENING_AT_ONCE = 4
+DEMO_WAIT_S = 60.0
 OWNER = {"owner": "robot-client fleet", "owner_email": "fleet@example.com"}
 
 
@@ -49,18 +52,45 @@ def _fingerprint(password: str) -> str:
     return hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def register(registry: Registry, count: int, prefix: str, password: str,
+def register_when_up(register_them, wait_s: float = DEMO_WAIT_S) -> list[str]:
+    """``register_them()``, tried again while registry-api does not answer yet (started
+    beside it, as by make run), for up to ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return register_them()
+        except RegistryUnreachable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
+
+
+def idle() -> int:
+    """Wait for Ctrl-C (SIGINT) or SIGTERM: an unattended fleet that cannot start must not
+    end the other processes of make run (honcho stops them all when one exits)."""
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    return 0
+
+
+def numbered(prefix: str, count: int) -> list[str]:
+    """A fleet's robot names: ``<prefix>-0001`` ..."""
+    return [f"{prefix}-{index:04d}" for index in range(1, count + 1)]
+
+
+def register(registry: Registry, names: list[str], password: str,
              state_path: Path) -> list[str]:
-    """The ids of the fleet's ``count`` robots, registering or adopting those it lacks."""
+    """The ids of the robots named ``names``, registering or adopting those it lacks."""
     try:
         state = json.loads(state_path.read_text())
     except (OSError, ValueError):
         state = {}
     known = state.get("robots", {}) if state.get("password_sha256") == _fingerprint(password) \
         else {}
-    existing = {r["name"]: r["id"] for r in registry.each("robots")
-                if r["name"].startswith(f"{prefix}-")}
-    names = [f"{prefix}-{index:04d}" for index in range(1, count + 1)]
+    wanted = set(names)
+    existing = {r["name"]: r["id"] for r in registry.each("robots") if r["name"] in wanted}
 
     def ensure(name: str) -> str:
         client = Registry(registry.url, registry.token)  # a requests session per thread
@@ -73,7 +103,7 @@ def register(registry: Registry, count: int, prefix: str, password: str,
 
     todo = [n for n in names if not (existing.get(n) and known.get(n) == existing[n])]
     if todo:
-        log.info("fleet %s: registering or adopting %d of %d robots", prefix, len(todo), count)
+        log.info("fleet: registering or adopting %d of %d robots", len(todo), len(names))
     with ThreadPoolExecutor(REGISTER_THREADS) as pool:
         ids = dict(zip(todo, pool.map(ensure, todo)))
     robots = {name: ids.get(name) or existing[name] for name in names}

@@ -77,3 +77,45 @@ def test_a_fleet_comes_online_and_a_second_start_reuses_its_robots(services, tmp
     assert new_events == []  # nothing registered or changed the second time
     log = log_path.read_text()
     assert "Traceback" not in log and password not in log
+
+
+def test_a_demo_fleet_of_named_robots_signs_in_as_the_first_admin(services, tmp_path):
+    """make run's demo fleet: the seed's robots by name (one adopted, one registered), the
+    first admin's password from the environment, no token given."""
+    seeded = create_robot(services, "forklift-9", password="the seed's password")
+    log_path = tmp_path / "demo.log"
+    env = client_env(services)
+    env.pop("MISSION_TOKEN", None)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(BIN / "robot-client"), "fleet", "--names", "forklift-9, picker-9,forklift-9",
+             "--prefix", "demo", "--demo"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: {n: r["connection"] for n, r in fleet_robots(services, "").items()
+                          if n in ("forklift-9", "picker-9")} ==
+                 {"forklift-9": "online", "picker-9": "online"}, timeout=40,
+                 message="both demo robots online")
+    finally:
+        assert stop(process) == 0
+    assert fleet_robots(services, "forklift-9")["forklift-9"]["id"] == seeded["id"]
+    assert "Traceback" not in log_path.read_text()
+
+
+def test_a_demo_fleet_that_cannot_start_says_why_and_idles_until_stopped(services, tmp_path):
+    env = client_env(services, ADMIN_PASSWORD="not the admin's password")
+    env.pop("MISSION_TOKEN", None)
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(BIN / "robot-client"), "fleet", "--names", "forklift-1", "--prefix", "demo",
+             "--demo"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: "robot-client: the demo fleet stays off" in log_path.read_text(),
+                 timeout=30, message="the reason")
+        assert process.poll() is None  # still there: honcho would stop make run otherwise
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        assert process.wait(20) == 0
+    assert "Traceback" not in log_path.read_text()

@@ -5,7 +5,10 @@ client keeps trying and the robot comes back online."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 import uuid
 from datetime import timedelta
 
@@ -15,8 +18,9 @@ from sqlalchemy import select, update
 from mission_control.robot_models import RobotSession
 from mission_control.timeutil import utcnow
 
+from robot_server import presence
 from robot_client.testing import (
-    PASSWORD, create_module, create_robot, interrupt, registry_get, start_robot,
+    INTERVAL_S, PASSWORD, create_module, create_robot, interrupt, registry_get, start_robot,
 )
 from tests.e2e.harness import free_port, wait_for
 
@@ -65,6 +69,32 @@ def test_a_running_robot_is_online_reports_its_modules_and_leaves_on_ctrl_c(serv
     log = log_path.read_text()
     assert "Traceback" not in log and PASSWORD not in log
     assert "session closed" in log
+
+
+def test_a_killed_client_is_offline_within_the_timeout_and_comes_back(services, database,
+                                                                        tmp_path):
+    """kill -9: no session closed, no goodbye; the sweeper notices the silence within
+    HEARTBEAT_TIMEOUT_S (3 x the 0.3 s interval) + 1 s, with a timeout event."""
+    robot = create_robot(services)
+    log_path = tmp_path / "robot.log"
+    process = start_robot(services, robot["id"], log_path)
+    wait_for(lambda: online(services, robot["id"]), timeout=20, message="robot online")
+    killed_at = time.monotonic()
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+    wait_for(lambda: not online(services, robot["id"]), timeout=10, interval=0.05,
+             message="robot offline after kill -9")
+    took = time.monotonic() - killed_at
+    timeout_s = 3 * float(INTERVAL_S)
+    assert took <= timeout_s + 1.0 + 0.5, f"offline {took:.2f} s after kill -9"  # + polling slack
+
+    again = start_robot(services, robot["id"], log_path)
+    try:
+        wait_for(lambda: online(services, robot["id"]), timeout=20, message="back online")
+    finally:
+        assert interrupt(again) == 0
+    events = [event for event, _ in presence.events(database, uuid.UUID(robot["id"]))]
+    assert events == ["connect", "timeout", "connect", "disconnect"]
 
 
 def test_the_client_retries_while_robot_server_is_away_and_comes_back(services, tmp_path):

@@ -6,7 +6,7 @@ TEST_WORKERS ?= 2
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := core ground command-sender spacecraft registry-api robot-server
+PACKAGES := core ground command-sender spacecraft registry-api robot-server robot-client
 
 .PHONY: install migrate seed run test bench clean up down logs compose-test
 
@@ -24,7 +24,7 @@ migrate: install
 seed: migrate
 	$(BIN)/registry-seed
 
-run: migrate
+run: seed
 	@$(BIN)/python -m mission_control.serve --addresses
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-prefix
 

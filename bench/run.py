@@ -7,7 +7,9 @@ Three measurements, each against the real services started by the end-to-end har
 2. throughput to a final state of a backlog of READY commands, with 1 and 2 command-senders,
    followed by a correctness check of every command (status, history, executions on board);
 3. POST /api/telecommands requests per second under gunicorn (ground alone);
-4. registry-api requests per second under gunicorn (bench/registry.py).
+4. registry-api requests per second under gunicorn (bench/registry.py);
+5. the robot fleet: N robots heartbeating with pending long polls against one robot-server,
+   command delivery latency, sessions opened per second (bench/fleet.py).
 
 Run from the repository root: ``python -m bench.run [options]`` (``make bench``).
 
@@ -35,7 +37,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from bench import registry
+from bench import fleet, registry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
 from bench.pipeline import phase_pickup, phase_throughput
 from bench.post import phase_post
@@ -100,6 +102,8 @@ def table(report: dict) -> tuple[list[tuple], bool]:
         bad |= p["errors"] != 0
     if report["phases"].get("registry"):
         bad |= registry.table_rows(report["phases"]["registry"], row)
+    if report["phases"].get("fleet"):
+        bad |= fleet.table_rows(report["phases"]["fleet"], row)
     return rows, bad
 
 
@@ -160,8 +164,8 @@ def print_report(report: dict, rows: list[tuple]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", default="pickup,throughput,post,registry",
-                        help="comma-separated subset of pickup,throughput,post,registry")
+    parser.add_argument("--phases", default="pickup,throughput,post,registry,fleet",
+                        help="comma-separated subset of pickup,throughput,post,registry,fleet")
     parser.add_argument("--pickup-count", type=int, default=200)
     parser.add_argument("--pickup-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--throughput-count", type=int, default=5000)
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")),
         help="PostgreSQL database used to create and drop the throwaway one")
     registry.add_arguments(parser)
+    fleet.add_arguments(parser)
     options = parser.parse_args(argv)
     phases = [p.strip() for p in options.phases.split(",") if p.strip()]
 
@@ -223,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif name == "registry":
                     report["phases"]["registry"] = registry.phase_registry(db, phase_logs, options,
                                                                            credentials)
+                elif name == "fleet":
+                    report["phases"]["fleet"] = fleet.phase_fleet(db, phase_logs, options,
+                                                                  credentials)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")
             except Exception as error:

@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(2, ge=1)
     web_threads: int = Field(4, ge=1)
 
+    # robot-client (docs/robot-client.md): a user's token for registry-api (unset: asked), the
+    # robots' password for `run` and `fleet` (unset: asked; the fleet's generated into var/),
+    # the cap of its reconnect backoff, and the telemetry points kept while robot-server is away.
+    mission_token: SecretStr | None = None
+    robot_password: SecretStr | None = None
+    robot_backoff_max_s: float = Field(10.0, gt=0)
+    telemetry_buffer_points: int = Field(600, ge=1)
+
     @property
     def heartbeat_timeout(self) -> float:
         """HEARTBEAT_TIMEOUT_S, or 3 x HEARTBEAT_INTERVAL_S when unset."""

@@ -117,6 +117,7 @@ def close_session(robot_id: str):
     """Close the session (deregistration): the token stops working, the robot is offline."""
     parsed = robot_id_of(robot_id)
     session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
+    current_app.extensions["heartbeat_writer"].discard(parsed)
     presence.close_session(database(), parsed, session_id)
     return "", 204
 

@@ -10,7 +10,7 @@ from mission_control.settings import Settings, get_settings
 from mission_control.uplink_routes import uplink_blueprint
 from mission_control.web import service_app
 
-from . import api, commands_api, delivery, green, presence
+from . import api, commands_api, delivery, green, presence, profile
 from .openapi import openapi_document
 from .heartbeats import HeartbeatWriter, ModuleOwners
 from .queue import CommandQueue
@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(api.bp)
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(uplink_blueprint())
+    app.register_blueprint(profile.bp)
     return app

@@ -109,6 +109,11 @@ class HeartbeatWriter:
             earlier = self._pending.get(beat.robot_id)
             self._pending[beat.robot_id] = earlier.merge(beat) if earlier else beat
 
+    def discard(self, robot_id: uuid.UUID) -> None:
+        """Forget a robot's heartbeat not yet written (its session is being closed)."""
+        with self._lock:
+            self._pending.pop(robot_id, None)
+
     def flush(self) -> int:
         """Write what was submitted; how many robots' heartbeats that was."""
         with self._lock:

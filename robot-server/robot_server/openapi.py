@@ -12,7 +12,7 @@ from mission_control.openapi import (
 from mission_control.uplink_openapi import keyed, uplink_components, uplink_paths
 
 from .schemas import (
-    AckOut, Heartbeat, HeartbeatOut, PollOut, PollQuery, ResultRequest, SessionOut,
+    AckOut, Heartbeat, HeartbeatOut, PollOut, PollQuery, ResultRequest, RobotProfile, SessionOut,
     SessionRequest,
 )
 
@@ -118,6 +118,14 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
                                                      "online)"},
                               **errors({401: NO_SESSION, 403: OTHER_ROBOT, 404: UNKNOWN})},
             }},
+        "/robots/{robot_id}": {"get": {
+            "summary": "The session's robot: its address for modules, and its modules",
+            "operationId": "robotProfile", "security": [{SCHEME: []}],
+            "parameters": [ROBOT_ID],
+            "responses": {
+                "200": json_response("the robot and its modules", "RobotProfile"),
+                **errors({401: NO_SESSION, 403: OTHER_ROBOT, 404: UNKNOWN}),
+            }}},
         "/robots/{robot_id}/heartbeat": {"post": {
             "summary": "The robot's status, its modules' statuses and its telemetry",
             "operationId": "heartbeat", "security": [{SCHEME: []}],
@@ -133,7 +141,7 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
         **_command_paths(),
     }
     schemas = components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut, PollOut, AckOut,
-                          ResultRequest), uplink_components(batch_max))
+                          ResultRequest, RobotProfile), uplink_components(batch_max))
     schemas["RobotCommand"] = _robot_uplink_request(schemas)
     refused = ("it names no robot or module of that robot (unknown_target, naming target or "
                "module_id) or the catalog of its kind refuses it (invalid_command; a hazardous "

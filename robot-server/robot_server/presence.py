@@ -36,6 +36,13 @@ def record(database: Database, beats: list[Beat]) -> None:
             # Heartbeats are sent again every second: one lost in a database crash costs
             # nothing, so their commit does not wait for the disk.
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        # A heartbeat answered just before its session was closed (deregistration) must not
+        # bring the robot back online.
+        open_ids = set(session.scalars(select(RobotSession.id).where(
+            RobotSession.id.in_({b.session_id for b in beats}), RobotSession.closed_at.is_(None))))
+        beats = [b for b in beats if b.session_id in open_ids]
+        if not beats:
+            return
         went_online = list(session.scalars(
             update(Robot).where(Robot.id.in_([b.robot_id for b in beats]),
                                 Robot.online == false())

@@ -71,6 +71,22 @@ class HeartbeatOut(BaseModel):
     heartbeat_timeout_s: float = Field(description="offline after this long without one")
 
 
+class ModuleOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str
+    status: Status
+
+
+class RobotProfile(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: Status
+    ip_address: str | None = Field(description="where its client listens for its modules")
+    port: int | None
+    modules: list[ModuleOut] = Field(description="its modules, by name")
+
+
 MAX_DETAIL = 500
 MAX_WAIT_S = 30
 

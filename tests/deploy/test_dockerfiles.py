@@ -76,6 +76,8 @@ def test_cmd_is_exec_form_and_runs_a_real_entry_point(path):
         assert argv == ["mc-serve", service]
     elif service == "command-sender":
         assert argv == ["command-sender"]
+    elif service == "robot-client":  # the demo fleet: unattended, idles when it cannot start
+        assert argv[:2] == ["robot-client", "fleet"] and "--demo" in argv
     else:  # the e2e image
         assert argv[:4] == ["python", "-m", "pytest", "tests/e2e"]
     stop = last(path, "STOPSIGNAL")

@@ -1,0 +1,145 @@
+"""``make bench``'s fleet phase: N simulated robots at 1 heartbeat/s, each with a pending long
+poll, against one robot-server (mc-serve, its default workers) on PostgreSQL.
+
+The robots are written to the registry's table directly, all with one real argon2id hash
+(the parameters robot-server verifies with; creating thousands through registry-api would
+hash each). The load generator (bench/fleet_load.py) runs in its own process and steps N up
+(``--fleet-steps``): sessions open first (timed: each costs robot-server one argon2id
+verification), then a ``--fleet-seconds`` window is measured: heartbeat round trips, errors,
+and command delivery latency (a PING posted to robot-server's uplink -> the robot's long poll
+bringing it). robot-server's and PostgreSQL's CPU and robot-server's RSS are read from /proc,
+the load generator's CPU from its own process. The largest N held is the largest step with
+no error and heartbeat p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from mission_control.passwords import hash_password
+from mission_control.registry_models import Robot
+from mission_control.timeutil import utcnow
+from tests.e2e.harness import start_system
+
+from bench import fleet_load
+from bench.common import CpuMeter, fmt, say, summary
+
+PASSWORD = "bench fleet password"
+HEARTBEAT_P99_MS = 100.0
+
+
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("fleet phase")
+    group.add_argument("--fleet-steps", default="500,1000,2000",
+                       help="robots per step, ascending (default 500,1000,2000)")
+    group.add_argument("--fleet-seconds", type=float, default=60.0,
+                       help="measured window per step (default 60)")
+
+
+def _add_robots(db, count: int) -> list[str]:
+    stored = hash_password(PASSWORD)
+    now = utcnow()
+    rows = [{"id": uuid.uuid4(), "name": f"bench-robot-{i:05d}", "owner": "bench",
+             "owner_email": "bench@example.com", "status": "IDLE", "password_hash": stored,
+             "created_at": now, "updated_at": now} for i in range(count)]
+    with db.engine.begin() as connection:
+        connection.execute(insert(Robot.__table__), rows)
+    return [str(row["id"]) for row in rows]
+
+
+def _rss_mb(system, key: str) -> float:
+    """Resident memory of a service's processes (its session), in MB."""
+    leader = system.processes[key].pid
+    total_kb = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+            if int(stat[stat.rfind(")") + 2:].split()[3]) != leader:
+                continue
+            for line in Path(f"/proc/{entry.name}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
+    heartbeats = summary(step.pop("heartbeats_ms"))
+    delivery = summary(step.pop("delivery_ms"))
+    errors = step["heartbeat_errors"] + step["engine_errors"] + step["probe_post_errors"] \
+        + step["probes_lost"]
+    held = errors == 0 and heartbeats["p99"] is not None and heartbeats["p99"] < HEARTBEAT_P99_MS
+    return {**step, "heartbeat_ms": heartbeats, "delivery_ms": delivery, "errors": errors,
+            "held": held, "heartbeats_per_s": round(step["heartbeats"] / step["window_s"], 1),
+            "sessions_per_s": round(step["sessions_opened"] / max(step["sessions_open_s"], 0.1),
+                                    1),
+            "cpu": cpu, "robot_server_rss_mb": rss_mb}
+
+
+def phase_fleet(db, logs: Path, options, credentials) -> dict:
+    steps = sorted({int(n) for n in options.fleet_steps.split(",") if n.strip()})
+    say(f"fleet: {steps[-1]} robots into the registry (one argon2id hash)")
+    robot_ids = _add_robots(db, steps[-1])
+    system = start_system(db.url, logs, services=("robot-server",), credentials=credentials,
+                          heartbeat_interval_s="1")
+    results: dict[str, dict] = {}
+    try:
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        load = context.Process(target=fleet_load.run, daemon=True, args=(
+            queue, system.robot_server_url, credentials.uplink_key, robot_ids, PASSWORD, steps,
+            options.fleet_seconds))
+        load.start()
+        meter = CpuMeter(system, db.name)
+        timeout = 900 + options.fleet_seconds * 2
+        while True:
+            kind, value = queue.get(timeout=timeout)
+            if kind == "window":
+                say(f"fleet: {value} robots, sessions open; measuring {options.fleet_seconds:g} s")
+                meter.start()
+            elif kind == "step":
+                cpu = meter.stop({"load generator": value["load_cpu_s"]})
+                result = _summarise(value, cpu, _rss_mb(system, "robot-server"))
+                results[str(result["robots"])] = result
+                say(f"fleet: {result['robots']} robots: {result['heartbeats_per_s']} heartbeats/s, "
+                    f"p99 {fmt(result['heartbeat_ms']['p99'], ' ms')}, {result['errors']} errors, "
+                    f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}")
+            elif kind == "failed":
+                raise RuntimeError(f"fleet load generator: {value}")
+            else:
+                break
+        load.join(timeout=60)
+    finally:
+        system.stop_all()
+    return results
+
+
+def table_rows(fleet: dict, row) -> bool:
+    """The fleet's rows in the report table; whether any step had errors."""
+    held = [int(n) for n, r in fleet.items() if r["held"]]
+    row("fleet: largest N held (no errors, heartbeat p99 < 100 ms)",
+        fmt(max(held) if held else None, " robots", 0), ">= 2,000 robots",
+        bool(held) and max(held) >= 2000)
+    for n, r in fleet.items():
+        hb, dl = r["heartbeat_ms"], r["delivery_ms"]
+        cores = r["cpu"]["cores_busy"]
+        row(f"  {n} robots: heartbeats/s, p50 / p99", f"{r['heartbeats_per_s']:g}/s, "
+            f"{fmt(hb['p50'], ' ms')} / {fmt(hb['p99'], ' ms')}", "p99 < 100 ms", r["held"])
+        row(f"  {n} robots: delivery p50 / p99 ({r['probes']} PINGs, {r['probes_lost']} lost)",
+            f"{fmt(dl['p50'], ' ms')} / {fmt(dl['p99'], ' ms')}", "p99 <= 500 ms",
+            dl["p99"] is not None and dl["p99"] <= 500)
+        row(f"  {n} robots: errors", fmt(r["errors"]), "0", r["errors"] == 0)
+        row(f"  {n} robots: {r['sessions_opened']} sessions opened in",
+            f"{r['sessions_open_s']:g} s ({r['sessions_per_s']:g}/s)")
+        row(f"  {n} robots: cores robot-server / PostgreSQL / load generator",
+            f"{cores.get('robot-server', 0):.2f} / {cores.get('postgresql', 0):.2f} / "
+            f"{cores.get('load generator', 0):.2f}; robot-server RSS {r['robot_server_rss_mb']} MB")
+    return False

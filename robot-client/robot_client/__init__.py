@@ -1,0 +1,1 @@
+"""robot-client: simulated robots and modules (docs/robot-client.md)."""

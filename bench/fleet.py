@@ -5,7 +5,8 @@ The robots are written to the registry's table directly, all with one real argon
 (the parameters robot-server verifies with; creating thousands through registry-api would
 hash each). The load generator (bench/fleet_load.py) runs in its own process and steps N up
 (``--fleet-steps``): sessions open first (timed: each costs robot-server one argon2id
-verification), then a ``--fleet-seconds`` window is measured: heartbeat round trips, errors,
+verification; a step's robots ask all at once, a reconnect storm, and the heartbeats of the
+robots already running are timed meanwhile), then a ``--fleet-seconds`` window is measured: heartbeat round trips, errors,
 and command delivery latency (a PING posted to robot-server's uplink -> the robot's long poll
 bringing it). robot-server's and PostgreSQL's CPU and robot-server's RSS are read from /proc,
 the load generator's CPU from its own process. The largest N held is the largest step with
@@ -72,6 +73,9 @@ def _rss_mb(system, key: str) -> float:
 
 
 def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
+    storm = step.pop("during_sessions")
+    step["during_sessions"] = {"heartbeat_ms": summary(storm["heartbeats_ms"]),
+                               "heartbeat_errors": storm["errors"]}
     heartbeats = summary(step.pop("heartbeats_ms"))
     delivery = summary(step.pop("delivery_ms"))
     errors = step["heartbeat_errors"] + step["engine_errors"] + step["probe_post_errors"] \
@@ -137,8 +141,12 @@ def table_rows(fleet: dict, row) -> bool:
             f"{fmt(dl['p50'], ' ms')} / {fmt(dl['p99'], ' ms')}", "p99 <= 500 ms",
             dl["p99"] is not None and dl["p99"] <= 500)
         row(f"  {n} robots: errors", fmt(r["errors"]), "0", r["errors"] == 0)
-        row(f"  {n} robots: {r['sessions_opened']} sessions opened in",
+        row(f"  {n} robots: {r['sessions_opened']} sessions asked for at once, open in",
             f"{r['sessions_open_s']:g} s ({r['sessions_per_s']:g}/s)")
+        storm = r["during_sessions"]
+        if storm["heartbeat_ms"]["n"]:
+            row("    meanwhile, the running robots' heartbeats p99 / errors",
+                f"{fmt(storm['heartbeat_ms']['p99'], ' ms')} / {storm['heartbeat_errors']}")
         row(f"  {n} robots: cores robot-server / PostgreSQL / load generator",
             f"{cores.get('robot-server', 0):.2f} / {cores.get('postgresql', 0):.2f} / "
             f"{cores.get('load generator', 0):.2f}; robot-server RSS {r['robot_server_rss_mb']} MB")

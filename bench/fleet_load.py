@@ -23,7 +23,9 @@ import aiohttp
 from mission_control.settings import Settings
 from robot_client.engine import RobotEngine, Stats
 
-OPENING_AT_ONCE = 8       # sessions asked for at once (robot-server answers 429 beyond its slots)
+# Every robot of a step asks for its session at once (a reconnect storm): robot-server bounds
+# its password checks and answers 429 + Retry-After beyond them; the clients wait and retry.
+OPENING_AT_ONCE = 100_000
 SETTLE_S = 5.0            # after the last session opened, before the window
 PROBES_PER_S = 10.0       # delivery probes (PING commands) per second
 PROBE_LOST_S = 10.0       # a probe not delivered within this counts as lost
@@ -104,12 +106,14 @@ def _delivery(probe: Probe) -> tuple[list[float], int]:
 async def _step(http, url, uplink_key, engines, added, probe, stats, window_s, queue,
                 rng) -> dict:
     started_at = time.monotonic()
+    probe.reset()  # the robots already running keep beating while the new ones storm in
     while stats.sessions < len(engines):
         if time.monotonic() - started_at > SESSIONS_TIMEOUT_S:
             raise TimeoutError(f"{stats.sessions} of {len(engines)} sessions open after "
                                f"{SESSIONS_TIMEOUT_S:.0f} s")
         await asyncio.sleep(0.2)
     sessions_s = time.monotonic() - started_at
+    storm = {"heartbeats_ms": list(probe.heartbeats_ms), "errors": probe.heartbeat_errors}
     await asyncio.sleep(SETTLE_S)
     queue.put(("window", len(engines)))
     probe.reset()
@@ -125,7 +129,7 @@ async def _step(http, url, uplink_key, engines, added, probe, stats, window_s, q
     await asyncio.sleep(min(PROBE_LOST_S, 3.0))  # the last probes' deliveries
     latencies, lost = _delivery(probe)
     return {"robots": len(engines), "sessions_opened": added,
-            "sessions_open_s": round(sessions_s, 1),
+            "sessions_open_s": round(sessions_s, 1), "during_sessions": storm,
             "window_s": round(elapsed, 1), "heartbeats": len(heartbeats),
             "heartbeat_errors": probe.heartbeat_errors,
             "engine_errors": stats.errors - errors_before, "heartbeats_ms": heartbeats,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,6 +75,26 @@ def start_background_tasks(worker) -> None:
     """gunicorn post_worker_init: start them in each worker process, after the fork."""
     for task in _background_tasks(worker):
         task.start()
+    _tell_at_shutdown([t for t in _background_tasks(worker) if hasattr(t, "stopping")])
+
+
+def _tell_at_shutdown(tasks: list) -> None:
+    """Call each task's ``stopping()`` as soon as the worker is told to stop (SIGTERM, SIGINT,
+    SIGQUIT), before gunicorn waits up to graceful_timeout for the requests in flight: a
+    request that would wait long (robot-server's long poll) answers then, so the worker
+    exits at once. gunicorn's own handler runs after."""
+    if not tasks:
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        previous = signal.getsignal(signum)
+
+        def handler(number, frame, previous=previous):
+            for task in tasks:
+                task.stopping()
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(signum, handler)
 
 
 def stop_background_tasks(server, worker) -> None:

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     # How long a command for a robot waits to be acknowledged (robot offline, say) before it
     # fails with "expired".
     command_ttl_s: float = Field(300.0, gt=0)
+    robot_result_timeout_s: float = Field(600.0, gt=0)
 
     # gunicorn, for each web service (mc-serve): worker processes, and threads in each
     web_concurrency: int = Field(2, ge=1)

@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                       lambda: openapi_document(settings.uplink_batch_max), "robot-server")
     settings = app.extensions["settings"]
     database = app.extensions["database"]
-    sweeper = Sweeper(database, settings.heartbeat_timeout)
+    sweeper = Sweeper(database, settings.heartbeat_timeout,
+                      result_timeout_s=settings.robot_result_timeout_s)
     writer = HeartbeatWriter(database, settings.heartbeat_flush_s)
     app.extensions["sweeper"] = sweeper
     app.extensions["heartbeat_writer"] = writer
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.extensions["waiters"] = waiters
     app.extensions["uplink"] = CommandQueue(database, settings.command_ttl_s,
                                             on_stored=waiters.wake)
-    app.extensions["background_tasks"] = [writer, sweeper]
+    app.extensions["background_tasks"] = [writer, sweeper, waiters]
     if database.is_postgresql:
         listener = Listener(database, waiters)
         app.extensions["listener"] = listener

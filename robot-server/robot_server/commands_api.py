@@ -61,7 +61,7 @@ def poll_commands(robot_id: str):
             woken.clear()
             commands = delivery.deliver(database(), parsed)
             left = deadline - time.monotonic()
-            if commands or left <= 0:
+            if commands or left <= 0 or waiters.stopped:
                 break
             recheck = _recheck_s()
             woken.wait(left if recheck is None else min(left, recheck))

@@ -11,7 +11,7 @@ knows about HTTP.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, literal, select, true, update
@@ -156,6 +156,21 @@ def expire(database: Database) -> int:
             .values(state=FAILED, detail=EXPIRED, finished_at=TABLE.c.expires_at)).rowcount
     EXPIRED_TOTAL.inc(count)
     return count
+
+
+def time_out(database: Database, timeout_s: float) -> int:
+    """EXECUTING commands acknowledged ``timeout_s`` ago or more, with no result (the robot
+    crashed while running them) -> FAILED; how many. The sweeper runs it each pass, so the
+    command-sender does not ask about them for ever; a result that comes later gets 409."""
+    now = utcnow()
+    executing = TABLE.c.state == literal(EXECUTING, literal_execute=True)
+    with database.begin() as connection:
+        return connection.execute(
+            update(TABLE).where(executing,
+                                TABLE.c.acknowledged_at <= now - timedelta(seconds=timeout_s))
+            .values(state=FAILED, finished_at=now,
+                    detail=f"no result from the robot within {timeout_s:g} s of its "
+                           "acknowledgement")).rowcount
 
 
 def queued_for_offline(database: Database) -> int:

@@ -34,9 +34,10 @@ class Sweeper:
     in a daemon thread until ``stop()`` (under mc-serve: one per gunicorn worker)."""
 
     def __init__(self, database: Database, timeout_s: float, period_s: float | None = None,
-                 lease_s: float = LEASE_S) -> None:
+                 lease_s: float = LEASE_S, result_timeout_s: float | None = None) -> None:
         self.database = database
         self.timeout_s = timeout_s
+        self.result_timeout_s = result_timeout_s
         # Offline within timeout + 1 s: a pass at least every half second.
         self.period_s = period_s if period_s is not None else min(0.5, timeout_s / 2)
         self.lease_s = lease_s
@@ -73,6 +74,11 @@ class Sweeper:
         expired = delivery.expire(self.database)
         if expired:
             log.info("%d robot commands expired unacknowledged", expired)
+        if self.result_timeout_s is not None:
+            lost = delivery.time_out(self.database, self.result_timeout_s)
+            if lost:
+                log.warning("%d robot commands failed: no result within %ss of their "
+                            "acknowledgement", lost, self.result_timeout_s)
         return len(gone)
 
     def start(self) -> None:

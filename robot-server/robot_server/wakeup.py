@@ -37,6 +37,19 @@ class Waiters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: dict[str, set[threading.Event]] = defaultdict(set)
+        # Set when the process is told to stop: every poll answers at once (with what it
+        # has) instead of holding gunicorn's graceful shutdown for its whole wait.
+        self.stopped = False
+
+    # A background task of each robot-server process (mc-serve): ``stopping`` at SIGTERM.
+    def start(self) -> None:
+        self.stopped = False
+
+    def stopping(self) -> None:
+        self.stopped = True
+        self.wake_all()
+
+    stop = stopping
 
     @contextmanager
     def waiting(self, robot_id: str) -> Iterator[threading.Event]:

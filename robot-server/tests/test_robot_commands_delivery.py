@@ -180,6 +180,29 @@ def test_an_expired_command_fails_and_is_never_delivered(client, make_app, robot
     assert "mc_robot_commands_expired_total" in metrics
 
 
+def test_a_command_acknowledged_but_never_reported_fails_after_the_result_timeout(
+        make_app, robot, database):
+    robot_id = robot[0]
+    app = make_app(robot_result_timeout_s=120)
+    client, uplink = app.test_client(), app.test_client()
+    uplink.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {UPLINK_KEY}"
+    token = token_of(client, robot_id)
+    running, lost = send(uplink, robot_id, "PING"), send(uplink, robot_id, "DOCK")
+    for body in (running, lost):
+        assert ack(client, robot_id, token, body["id"]).status_code == 200
+    with database.transaction() as session:  # the robot crashed 2 minutes after its ack
+        session.execute(update(RobotCommand).where(RobotCommand.id == lost["id"])
+                        .values(acknowledged_at=utcnow() - timedelta(seconds=121)))
+
+    app.extensions["sweeper"].run_once()
+
+    report = uplink.get(f"/commands/{lost['id']}").get_json()
+    assert report["state"] == "FAILED" and "no result from the robot within 120 s" in \
+        report["detail"]
+    assert row(database, running["id"]).state == "EXECUTING"  # still within its time
+    assert assert_error(result(client, robot_id, token, lost["id"]), 409)["state"] == "FAILED"
+
+
 def test_commands_queued_for_an_offline_robot_are_counted(client, uplink, robot):
     robot_id = robot[0]
     send(uplink, robot_id)

@@ -42,8 +42,10 @@ def test_robot_server_answers_match_its_openapi_document(case, make_app, fuzz_ro
                 if isinstance(item, dict):
                     item["module_id"] = str(module_id)
     if case.method == "GET" and case.path.endswith("/commands") and \
-            isinstance(case.query, dict) and _a_wait(case.query.get("wait")):
-        case.query["wait"] = 0
+            (case.query is None or isinstance(case.query, dict)):
+        query = case.query or {}
+        if "wait" not in query or _a_wait(query.get("wait")):  # absent: the default, 20 s
+            case.query = {**query, "wait": 0}
     token = UPLINK_KEY if case.path.startswith("/commands") else \
         token_of(app.test_client(), robot_id)
     call_and_validate(case, app, auth(token))

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mission_control.db import Database
+from mission_control.periodic import Periodic
 from mission_control.registry_models import Module
 from mission_control.web import invalid
 
@@ -85,21 +86,21 @@ class ModuleOwners:
             raise invalid(wrong)
 
 
-class HeartbeatWriter:
+class HeartbeatWriter(Periodic):
     """``submit`` a heartbeat; ``start()`` writes what was submitted every ``flush_s`` in a
     daemon thread until ``stop()``, which writes the rest (under mc-serve: one per worker)."""
 
+    name = "heartbeat-writer"
+
     def __init__(self, database: Database, flush_s: float) -> None:
+        super().__init__(flush_s)
         self.database = database
-        self.flush_s = flush_s
         self._pending: dict[uuid.UUID, Beat] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def batching(self) -> bool:
-        return self._thread is not None and self.flush_s > 0
+        return self.running
 
     def submit(self, beat: Beat) -> None:
         if not self.batching:
@@ -132,26 +133,11 @@ class HeartbeatWriter:
             raise
         return len(beats)
 
-    def start(self) -> None:
-        if self._thread is None and self.flush_s > 0:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._loop, name="heartbeat-writer",
-                                            daemon=True)
-            self._thread.start()
+    def run_once(self) -> int:
+        return self.flush()
 
-    def stop(self, timeout: float = 10) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def stopped(self) -> None:
         try:
             self.flush()
         except Exception:
-            log.warning("heartbeats of the last %ss not written", self.flush_s, exc_info=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.flush_s):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("writing heartbeats failed; trying again in %ss", self.flush_s)
+            log.warning("heartbeats of the last %ss not written", self.period_s, exc_info=True)

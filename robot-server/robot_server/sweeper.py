@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import timedelta
 
@@ -19,6 +18,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
 from mission_control.db import Database
+from mission_control.periodic import Periodic
 from mission_control.robot_models import Lease
 from mission_control.timeutil import utcnow
 
@@ -29,21 +29,21 @@ LEASE_NAME = "robot-sweeper"
 LEASE_S = 5.0
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """``run_once()`` is one pass (tests drive it); ``start()`` runs passes every ``period_s``
     in a daemon thread until ``stop()`` (under mc-serve: one per gunicorn worker)."""
 
+    name = "robot-sweeper"
+
     def __init__(self, database: Database, timeout_s: float, period_s: float | None = None,
                  lease_s: float = LEASE_S, result_timeout_s: float | None = None) -> None:
+        # Offline within timeout + 1 s: a pass at least every half second.
+        super().__init__(period_s if period_s is not None else min(0.5, timeout_s / 2))
         self.database = database
         self.timeout_s = timeout_s
         self.result_timeout_s = result_timeout_s
-        # Offline within timeout + 1 s: a pass at least every half second.
-        self.period_s = period_s if period_s is not None else min(0.5, timeout_s / 2)
         self.lease_s = lease_s
         self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def holds_lease(self) -> bool:
         """Take or renew the lease; whether this sweeper holds it now."""
@@ -81,18 +81,8 @@ class Sweeper:
                             "acknowledgement", lost, self.result_timeout_s)
         return len(gone)
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._loop, name="robot-sweeper", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        """Stop the thread and hand the lease back, so another process sweeps at once."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def stopped(self) -> None:
+        """Hand the lease back, so another process sweeps at once."""
         self.release()
 
     def release(self) -> None:
@@ -103,11 +93,3 @@ class Sweeper:
                                 .values(expires_at=utcnow()))
         except Exception:  # the database is away: the lease lapses by itself
             log.warning("could not release the sweeper's lease", exc_info=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the database is away for a moment: try again next pass
-                log.exception("sweeper pass failed")
-            self._stopping.wait(self.period_s)

@@ -29,7 +29,7 @@ def _module_statuses(database, robot_id):
 
 def _batching_writer(app):
     writer = app.extensions["heartbeat_writer"]
-    writer.flush_s = 60  # started, but it writes only when the test flushes
+    writer.period_s = 60  # started, but it writes only when the test flushes
     writer.start()
     return writer
 

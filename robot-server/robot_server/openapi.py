@@ -93,8 +93,8 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
                    "then sends heartbeats, polls for its commands, acknowledges each (it runs "
                    "at most once) and reports its result, with its bearer token. The "
                    "/commands routes are the uplink protocol for robots and their modules "
-                   "(the uplink key; the command-sender only). robot-client and the fleet "
-                   "view are not built yet.")
+                   "(the uplink key; the command-sender only). The robots' side is "
+                   "robot-client (docs/robot-client.md).")
     paths = {
         "/robots/{robot_id}/session": {
             "post": {

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import select
 
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )
 from registry_api.seed import main
+
+# Reads the change feed, whose numbering other feed tests hold on purpose: one worker for all.
+pytestmark = pytest.mark.xdist_group("registry-feed")
 
 TABLES = (Workspace, Project, Level, Robot, Module, FixedAsset, RegistryEvent)
 

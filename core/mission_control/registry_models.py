@@ -126,10 +126,10 @@ class FixedAsset(_Timestamps, Base):
 class RegistryEvent(Base):
     """One create/update/delete of a registry entity.
 
-    ``position`` is the consumers' cursor: NULL when written, numbered by the feed once no
-    earlier event can still appear (registry_api/events.py). On PostgreSQL the table also has
-    a ``txid`` column (xid8, defaulting to the writer's transaction id) that only the feed's
-    SQL reads, so it is not mapped here.
+    ``position`` is the consumers' cursor: NULL when written, numbered by the feed when it is
+    read (registry_api/events.py). On PostgreSQL the table also has a ``txid`` column (xid8,
+    the writer's transaction id) that migration 0006 added for an earlier numbering rule and
+    nothing reads any more; it is not mapped here.
     """
 
     __tablename__ = "registry_events"

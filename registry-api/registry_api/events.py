@@ -3,16 +3,16 @@
 Writers take no lock. An event's id comes from a sequence when it is inserted, so two
 concurrent writers can commit ids 8 and 7 in that order, and a reader who had already paged
 past 8 would never see 7. So consumers page by ``position`` instead, which the feed assigns
-when it is read, to events that can no longer be preceded by one still being written:
+when it reads, to the committed events it can see, after the highest position given so far:
 
-- PostgreSQL: every event records its writer's transaction id (``txid``, xid8, a column default).
-  ``pg_snapshot_xmin(pg_current_snapshot())`` is the oldest transaction still running; every
-  transaction below it has ended, and any transaction that starts later gets a larger id. So
-  the events with ``txid`` below it are final and complete, and numbering them in
-  (txid, id) order after the highest position given so far never puts one behind a cursor.
-  Readers take a transaction-scoped advisory lock around the numbering, so only one numbers
-  at a time; writers never wait for it. A transaction left open (say an idle session) holds
-  the numbering back until it ends, and the feed answers the events before it meanwhile.
+- PostgreSQL: readers take a transaction-scoped advisory lock around the numbering, so one
+  numbers at a time (writers never wait for it), and the numbering statement starts after the
+  lock, so it sees every position the previous reader gave. An event committed later is
+  numbered later, after them: a cursor never passes an event it has not been given. Within one
+  numbering, events go in id order, which for two writes of one row is their commit order (the
+  second writer waits for the first's row lock before it inserts its event). An open
+  transaction anywhere on the cluster holds nothing back: its events are numbered once it
+  commits (an earlier version waited for every older transaction to end).
 - SQLite admits one writer at a time (BEGIN IMMEDIATE), so commit order is id order and the
   position is simply the id.
 
@@ -39,19 +39,13 @@ _NUMBERING_LOCK_KEY = 0x5245_4749  # "REGI"
 
 _NUMBER_POSTGRESQL = text("""
     WITH done AS (
-        SELECT id, row_number() OVER (ORDER BY txid NULLS FIRST, id) AS n
-        FROM registry_events
-        WHERE position IS NULL
-          AND (txid IS NULL OR txid < pg_snapshot_xmin(pg_current_snapshot()))),
+        SELECT id, row_number() OVER (ORDER BY id) AS n
+        FROM registry_events WHERE position IS NULL),
     last AS (SELECT coalesce(max(position), 0) AS position FROM registry_events)
     UPDATE registry_events AS e SET position = last.position + done.n
     FROM done, last WHERE e.id = done.id""")
 _NUMBER_SQLITE = text("UPDATE registry_events SET position = id WHERE position IS NULL")
-_NUMBERABLE_POSTGRESQL = text("""
-    SELECT EXISTS (SELECT 1 FROM registry_events
-                   WHERE position IS NULL
-                     AND (txid IS NULL OR txid < pg_snapshot_xmin(pg_current_snapshot())))""")
-_NUMBERABLE_SQLITE = text("SELECT EXISTS (SELECT 1 FROM registry_events WHERE position IS NULL)")
+_NUMBERABLE = text("SELECT EXISTS (SELECT 1 FROM registry_events WHERE position IS NULL)")
 _PAGE = (select(RegistryEvent.__table__).where(RegistryEvent.position > bindparam("since"))
          .order_by(RegistryEvent.position).limit(bindparam("limit")))
 
@@ -85,7 +79,7 @@ def with_event(write: ReturningInsert, entity: str, action: str) -> Select:
 
 
 def number(session: Session) -> None:
-    """Give a position to every event that no running transaction can still precede."""
+    """Give a position to every committed event that has none yet, after the last one given."""
     if is_postgresql(session.connection()):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NUMBERING_LOCK_KEY})
         session.execute(_NUMBER_POSTGRESQL)  # a new statement: its snapshot is after the lock
@@ -96,8 +90,7 @@ def number(session: Session) -> None:
 def page(database: Database, since: int, limit: int) -> list[Row]:
     """Events after cursor ``since``, oldest first, numbering first those that can be."""
     with database.autocommit() as connection:
-        numberable = _NUMBERABLE_POSTGRESQL if is_postgresql(connection) else _NUMBERABLE_SQLITE
-        if connection.scalar(numberable):
+        if connection.scalar(_NUMBERABLE):
             with database.transaction() as session:
                 number(session)
         return list(connection.execute(_PAGE, {"since": since, "limit": limit}))

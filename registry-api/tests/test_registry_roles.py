@@ -26,8 +26,6 @@ from registry_api.resources import RESOURCES
 
 from .conftest import PREFIX, Registry, required_fields
 
-# Reads the change feed, whose numbering other feed tests hold on purpose: one worker for all.
-pytestmark = pytest.mark.xdist_group("registry-feed")
 
 ROBOT_PASSWORD = "robot password 1"
 _names = itertools.count()

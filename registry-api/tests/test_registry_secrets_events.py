@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import uuid
 
 from sqlalchemy import func, select
@@ -11,8 +9,6 @@ from sqlalchemy import func, select
 from mission_control.registry_models import RegistryEvent, Robot
 from mission_control.testing import assert_error, token_for
 
-# Reads the change feed, whose numbering other feed tests hold on purpose: one worker for all.
-pytestmark = pytest.mark.xdist_group("registry-feed")
 
 PREFIX = "/api/v1"
 PASSWORD = "correct horse battery staple"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sqlalchemy import select
 
 from mission_control.registry_models import (
@@ -11,8 +9,6 @@ from mission_control.registry_models import (
 )
 from registry_api.seed import main
 
-# Reads the change feed, whose numbering other feed tests hold on purpose: one worker for all.
-pytestmark = pytest.mark.xdist_group("registry-feed")
 
 TABLES = (Workspace, Project, Level, Robot, Module, FixedAsset, RegistryEvent)
 

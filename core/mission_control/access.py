@@ -7,7 +7,9 @@ the response's ``X-Request-ID``. When the answer is ready, one access line says 
 and how it went: method, path (never the query string), status, duration in ms, the signed-in
 user's name (``-`` for nobody; ``uplink-key`` for a service presenting the uplink key,
 ``robot:<id>`` for a robot's session) and the request id.
-/health and /metrics log theirs at DEBUG, so probes do not drown the log.
+/health and /metrics log theirs at DEBUG, so probes do not drown the log; so do the successful
+answers of calls a view marks ``routine()`` (a robot's heartbeat and command poll: a fleet of
+2,000 robots makes 2,000 a second). Their refusals and errors stay at INFO.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ def name_caller(name: str) -> None:
     g.access_caller = name
 
 
+def routine() -> None:
+    """This request happens all the time: its access line goes at DEBUG unless it fails."""
+    g.access_routine = True
+
+
 def _user() -> str:
     # authweb's guard puts the signed-in caller's Identity there (current_identity());
     # a public view or a refusal leaves none, and other callers are named by name_caller.
@@ -50,7 +57,9 @@ def _finish(response: Response) -> Response:
     started = g.get("access_started")
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
     path = request.path if len(request.path) <= MAX_PATH else request.path[:MAX_PATH] + "..."
-    level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+    quiet = request.path in QUIET_PATHS or (g.get("access_routine")
+                                            and response.status_code < 400)
+    level = logging.DEBUG if quiet else logging.INFO
     log.log(level, "request", extra={
         "method": request.method[:16], "path": path, "status": response.status_code,
         "duration_ms": duration_ms, "user": _user(), "request_id": request_id})

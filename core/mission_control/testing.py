@@ -237,3 +237,15 @@ def caller_token(database: Database, caller: str) -> tuple[str | None, str]:
         elif caller == "disabled":
             session.execute(update(User).where(User.username == name).values(disabled=True))
     return token, name
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)

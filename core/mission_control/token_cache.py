@@ -44,12 +44,12 @@ class TokenCache:
                 self._entries.clear()
             self._entries[key] = (time.monotonic() + self.ttl_s, expires_at, identity)
 
-    def forget(self, *, token_id: uuid.UUID | None = None,
-               user_id: uuid.UUID | None = None) -> None:
-        """Drop the entries of one token, or of every token of one user."""
+    def forget(self, **match: Any) -> None:
+        """Drop the entries whose identity has any of the given attribute values (say, one
+        token's ``token_id``, or every token of one ``user_id``)."""
         with self._lock:
             for key, (_, _, identity) in list(self._entries.items()):
-                if identity.token_id == token_id or identity.user_id == user_id:
+                if any(getattr(identity, name, None) == value for name, value in match.items()):
                     del self._entries[key]
 
     def clear(self) -> None:

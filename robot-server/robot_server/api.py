@@ -15,7 +15,7 @@ from flask import Blueprint, current_app
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import select
 
-from mission_control import metrics, throttle
+from mission_control import access, metrics, throttle
 from mission_control.db import Database
 from mission_control.passwords import HashingBusy, verify_password
 from mission_control.registry_models import Robot
@@ -119,6 +119,7 @@ def close_session(robot_id: str):
     session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
     current_app.extensions["heartbeat_writer"].discard(parsed)
     presence.close_session(database(), parsed, session_id)
+    sessions.forget(session_id)
     return "", 204
 
 
@@ -127,6 +128,7 @@ def heartbeat(robot_id: str):
     """The robot's status, its modules' statuses and its latest telemetry."""
     parsed = robot_id_of(robot_id)
     session_id = sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
+    access.routine()
     body = parse_body(Heartbeat)
     module_ids = [m.module_id for m in body.modules]
     current_app.extensions["module_owners"].check(parsed, module_ids)

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Blueprint, current_app
 
+from mission_control import access
 from mission_control.uplink_schemas import is_valid_id
 from mission_control.web import ApiError, error_response, parse_body, parse_query
 
@@ -53,6 +54,7 @@ def _recheck_s() -> float | None:
 def poll_commands(robot_id: str):
     """The robot's pending commands; waits up to ``wait`` seconds for one when none is."""
     parsed = _authenticated(robot_id)
+    access.routine()
     wait_s = parse_query(PollQuery).wait
     deadline = time.monotonic() + wait_s
     waiters: Waiters = current_app.extensions["waiters"]

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, false, func, or_, select, text, true, update
 
-from mission_control.db import Database
+from mission_control.db import Database, is_postgresql
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotConnectionEvent, RobotSession
 from mission_control.timeutil import utcnow
+
+from .sessions import SESSIONS_CHANNEL
 
 if TYPE_CHECKING:
     from .heartbeats import Beat
@@ -78,6 +80,8 @@ def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> N
     with database.transaction() as session:
         session.execute(update(RobotSession).where(RobotSession.id == session_id)
                         .values(closed_at=now))
+        if is_postgresql(session.connection()):  # other processes forget it (wakeup.Listener)
+            session.execute(select(func.pg_notify(SESSIONS_CHANNEL, str(session_id))))
         went_offline = session.execute(
             update(Robot).where(Robot.id == robot_id, Robot.online == true())
             .values(online=False)).rowcount == 1

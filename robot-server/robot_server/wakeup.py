@@ -7,6 +7,8 @@ command stored between the look and the wait still wakes it. Who wakes it:
 - on PostgreSQL, the ``Listener``: one LISTEN connection per process on the channel
   ``robot_commands``, to which the transaction that stores commands sends NOTIFY with each
   robot's id, so a command POSTed to any process or replica wakes the poll wherever it waits.
+  The same connection listens on ``robot_sessions_closed`` (a closed session's id), so every
+  process forgets a closed session at once (sessions.py).
 
 On SQLite there is no LISTEN: a waiting poll looks again every ``RECHECK_S`` (so do polls on
 PostgreSQL while the listener is not connected).
@@ -22,6 +24,8 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from mission_control.db import Database
+
+from . import sessions
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +132,9 @@ class Listener:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")
+                cursor.execute(f"LISTEN {sessions.SESSIONS_CHANNEL}")
             self.connected = True
+            sessions.hearing_closes(True)
             log.info("LISTEN %s: waiting polls wake on NOTIFY", CHANNEL)
             # A command may have come in while nobody listened: every poll looks once.
             self.waiters.wake_all()
@@ -137,8 +143,12 @@ class Listener:
                 if not readable:
                     continue
                 connection.poll()
-                robot_ids = {notice.payload for notice in connection.notifies}
+                notices = list(connection.notifies)
                 connection.notifies.clear()
-                self.waiters.wake(robot_ids)
+                for notice in notices:
+                    if notice.channel == sessions.SESSIONS_CHANNEL:
+                        sessions.forget(int(notice.payload))
+                self.waiters.wake({n.payload for n in notices if n.channel == CHANNEL})
         finally:
+            sessions.hearing_closes(False)
             pooled.close()

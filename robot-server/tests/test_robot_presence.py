@@ -182,13 +182,19 @@ def test_metrics_show_heartbeats_robots_online_and_refused_sessions(client, robo
 
 
 def test_the_access_line_of_a_robot_call_names_the_robot(client, robot, caplog):
+    """Successful heartbeats and polls log theirs at DEBUG (a fleet makes thousands a second);
+    refusals at INFO."""
     robot_id, _ = robot
     token = token_of(client, robot_id)
     caplog.clear()  # the session's own line (201), caught when an earlier test set INFO
-    with caplog.at_level("INFO", logger="mission_control.access"):
+    with caplog.at_level("DEBUG", logger="mission_control.access"):
         assert client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token),
                            json=beat("IDLE")).status_code == 200
+        assert client.get(f"/robots/{robot_id}/commands?wait=0",
+                          headers=auth(token)).status_code == 200
         assert client.post(f"/robots/{robot_id}/heartbeat", json=beat("IDLE")).status_code == 401
-    named = [(r.status, r.user) for r in caplog.records if r.name == "mission_control.access"]
-    assert named == [(200, f"robot:{robot_id}"), (401, "-")]
+    named = [(r.status, r.user, r.levelname) for r in caplog.records
+             if r.name == "mission_control.access"]
+    assert named == [(200, f"robot:{robot_id}", "DEBUG"), (200, f"robot:{robot_id}", "DEBUG"),
+                     (401, "-", "INFO")]
     assert token not in caplog.text

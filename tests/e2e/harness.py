@@ -20,14 +20,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from mission_control.testing import healthy_within
+from mission_control.testing import healthy_within, wait_for  # noqa: F401 (wait_for: for the tests)
 
 from .accounts import Account, Credentials, sign_up
 
@@ -242,15 +241,3 @@ def scheduled_or_gone(command: dict) -> dict | None:
     """The command once the worker scheduled it (a transmit time) or, with a short delay,
     already sent it (no longer READY)."""
     return command if command["transmit_at"] or command["status"] != "READY" else None
-
-
-def wait_for(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)

@@ -79,6 +79,7 @@ class Alert(Base):
     cleared: Mapped[bool] = mapped_column(Boolean, default=False)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     shelved_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    shelved_by: Mapped[str | None] = mapped_column(String(100), default=None)
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     ack_comment: Mapped[str | None] = mapped_column(Text, default=None)

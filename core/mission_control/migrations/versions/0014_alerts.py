@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("cleared", sa.Boolean, nullable=False),
         sa.Column("cleared_at", UTCDateTime, nullable=True),
         sa.Column("shelved_until", UTCDateTime, nullable=True),
+        sa.Column("shelved_by", sa.String(100), nullable=True),
         sa.Column("acknowledged_by", sa.String(100), nullable=True),
         sa.Column("acknowledged_at", UTCDateTime, nullable=True),
         sa.Column("ack_comment", sa.Text, nullable=True),

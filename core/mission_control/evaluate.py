@@ -123,7 +123,9 @@ def evaluate(session: Session, points: Iterable[Any]) -> None:
     stored = _counts(session, persistent)
     current = alerts.active(session, applying)
     raises, clears, counts = [], [], {}
-    for key, bounds in applying.items():
+    # Keys in one order in every transaction: two replicas writing the same alerts and counts
+    # wait for each other instead of deadlocking.
+    for key, bounds in sorted(applying.items()):
         track = _Track(bounds, stored.get(key, (0, 0)))
         for at, value in samples[key]:
             track.add(at, value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterable, Literal
 
 from sqlalchemy import select
@@ -151,7 +152,7 @@ def problems(bounds: dict[str, float | None]) -> list[tuple[str, str]]:
     return found
 
 
-def save(session: Session, items: list[dict[str, Any]], *, by: str, now) -> None:
+def save(session: Session, items: list[dict[str, Any]], *, by: str, now: datetime) -> None:
     """Write limit rows (each replaces the row of its source and parameter)."""
     existing = {(row.source, row.parameter): row for row in session.scalars(
         select(Limit).where(Limit.source.in_({i["source"] for i in items}),

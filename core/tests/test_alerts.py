@@ -35,6 +35,13 @@ def all_alerts(database, **where):
         return rows
 
 
+def open_and_acknowledge(database, value=50.0) -> None:
+    ingest(database, point(value))
+    [alert] = all_alerts(database)
+    with database.transaction() as session:
+        alerts.acknowledge(session, alert.id, by="olga", comment=None)
+
+
 def set_limit(database, **values):
     with database.transaction() as session:
         limits.save(session, [values], by="tester", now=utcnow())
@@ -77,10 +84,7 @@ def test_back_inside_the_limits_clears_and_acknowledgement_then_resolves(databas
 
 
 def test_an_acknowledged_alert_that_clears_is_resolved_by_the_system(database):
-    ingest(database, point(50.0))
-    [alert] = all_alerts(database)
-    with database.transaction() as session:
-        alerts.acknowledge(session, alert.id, by="olga", comment=None)
+    open_and_acknowledge(database)
     ingest(database, point(20.0))
     [alert] = all_alerts(database)
     assert (alert.state, alert.resolved_by, alert.cleared) == ("resolved", "system", True)
@@ -89,10 +93,7 @@ def test_an_acknowledged_alert_that_clears_is_resolved_by_the_system(database):
 
 
 def test_escalation_makes_an_acknowledged_alert_open_again(database):
-    ingest(database, point(50.0))
-    [alert] = all_alerts(database)
-    with database.transaction() as session:
-        alerts.acknowledge(session, alert.id, by="olga", comment=None)
+    open_and_acknowledge(database)
     ingest(database, point(61.0))
     [alert] = all_alerts(database)
     assert (alert.state, alert.severity, alert.acknowledged_by) == ("open", "critical", None)

@@ -80,7 +80,8 @@ def crossed(bounds: Bounds, value: float) -> tuple[State, str | None, float | No
 
 
 def state_of(bounds: Bounds | None, value: float) -> State:
-    """"ok", "yellow" or "red" for ``value`` under ``bounds`` (no limits: ok)."""
+    """"ok", "yellow" or "red" for ``value`` under ``bounds`` (a Bounds or a Limit row; None:
+    no limits, ok)."""
     return crossed(bounds, value)[0] if bounds is not None else "ok"
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from argon2 import PasswordHasher
 
 from mission_control import passwords
+from mission_control.alert_models import Alert, Limit, LimitCount
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
 from mission_control.migrate import upgrade
@@ -95,6 +96,8 @@ def empty_database_url(request, tmp_path):
 def reset_database(database: Database) -> None:
     """Bring the database back to its freshly migrated content."""
     with database.transaction() as session:
+        for alert_table in (Alert, Limit, LimitCount):
+            session.execute(delete(alert_table))
         session.execute(delete(TelecommandHistory))
         session.execute(delete(Telecommand))
         session.execute(delete(UplinkedCommand))

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import metrics
+from . import alerts, metrics
+from .alert_models import Alert
 from .models import Telecommand, TelecommandHistory
 from .status import ALLOWED, FINAL, IllegalTransition, Status, can_transition
 from .timeutil import utcnow
@@ -117,12 +118,14 @@ def transition_many(
         changes.update(first)
         extras = {}
     table = Telecommand.__table__
-    won = set(session.scalars(
+    failing = to_status is Status.FAILED
+    returned = session.execute(
         update(table)
         .where(table.c.id.in_(list(reasons)), table.c.status == from_status.value)
         .values(**changes)
-        .returning(table.c.id)
-    ))
+        .returning(table.c.id, *((table.c.target_id, table.c.command_name) if failing else ()))
+    ).all()
+    won = {row[0] for row in returned}
     if not won:
         return won
     # Per-command columns: one executemany per set of columns (bind names must differ from
@@ -140,6 +143,9 @@ def transition_many(
     session.execute(insert(TelecommandHistory.__table__), [
         {"telecommand_id": cid, "from_status": from_status.value, "to_status": to_status.value,
          "at": now, "actor": actor, "reason": reasons[cid]} for cid in won])
+    if failing:  # an info alert each (docs/alerts.md): one more INSERT
+        session.execute(insert(Alert.__table__), alerts.command_failed_rows(
+            [(row[0], row[1], row[2], reasons[row[0]]) for row in returned], now))
     _count(session, from_status.value, to_status.value, len(won))
     return won
 

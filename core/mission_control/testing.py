@@ -76,6 +76,22 @@ def gen_command(database: Database, *, status: Status = Status.READY, command_na
     return command_id
 
 
+def gen_alert(database: Database, *, source: str = "spacecraft",
+              parameter: str = "temperature", value: float = 50.0) -> int:
+    """Open a limit alert by evaluating one sample of ``value`` (default: above the
+    spacecraft's yellow temperature limit); its id."""
+    from sqlalchemy import select
+
+    from mission_control.alert_models import Alert
+    from mission_control.evaluate import evaluate
+
+    with database.transaction() as session:
+        evaluate(session, [{"source": source, "parameter": parameter, "value": value,
+                            "time": utcnow()}])
+        return session.scalar(select(Alert.id).where(
+            Alert.source == source, Alert.parameter == parameter, Alert.state != "resolved"))
+
+
 def history_problems(database: Database) -> list[str]:
     """Every way a command's history breaks the lifecycle; empty when all histories follow it."""
     from sqlalchemy import select

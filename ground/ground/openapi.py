@@ -17,6 +17,7 @@ from mission_control.openapi import (
     json_content, json_response, query_parameters, ref, schema_of,
 )
 
+from . import alerts_openapi
 from .schemas import FleetOut, ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
 
 ID = {"name": "command_id", "in": "path", "required": True,
@@ -105,7 +106,8 @@ def _new_telecommand() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas = components((TelecommandOut, TelecommandPage, FleetOut), _new_telecommand())
+    schemas = components((TelecommandOut, TelecommandPage, FleetOut, *alerts_openapi.MODELS),
+                         _new_telecommand())
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -180,10 +182,12 @@ def document() -> dict[str, Any]:
                        "battery and modules",
             "operationId": "getFleet",
             "responses": {"200": json_response("the fleet", "FleetOut")}}},
+        **alerts_openapi.paths(),
     }
     described = openapi_document(
         "Mission Control ground",
         "Issue telecommands and follow them to a final state. Every call but /health and "
         "POST /api/auth/tokens needs `Authorization: Bearer <token>`.", paths, schemas)
     return secured(described, {("post", "/api/telecommands"): "operator",
-                               ("put", "/api/telecommands/{command_id}/cancel"): "operator"})
+                               ("put", "/api/telecommands/{command_id}/cancel"): "operator",
+                               **alerts_openapi.ROLES})

@@ -59,10 +59,34 @@ def _is_uuid(value: object) -> bool:
         return False
 
 
+ORDER = ("red_low", "yellow_low", "yellow_high", "red_high")
+
+
+def _orderly_limits(case) -> None:
+    """In a valid PUT /api/limits, the rules of a limit no schema states: the bounds in
+    order (red_low <= yellow_low <= yellow_high <= red_high) and each source and parameter
+    once (the API refuses either with a 422)."""
+    body = case.body
+    items = body if isinstance(body, list) else [body]
+    seen: set = set()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        present = [name for name in ORDER if isinstance(item.get(name), (int, float))]
+        for name, value in zip(present, sorted(item[name] for name in present)):
+            item[name] = value
+        if isinstance(item.get("parameter"), str):
+            while (item.get("source"), item["parameter"]) in seen:
+                item["parameter"] = f"{item['parameter'][:56]}-{index}"[-64:]
+            seen.add((item.get("source"), item["parameter"]))
+
+
 @schema.parametrize()
 @fuzz_settings(max_examples=100)
 def test_ground_answers_match_its_openapi_document(case, app, database, existing_command,
                                                    fleet, fast_hashing):
+    if is_positive(case) and case.path == "/api/limits" and case.method == "PUT":
+        _orderly_limits(case)
     address = _address(case)
     point_body_at(case, address)
     if is_positive(case) and isinstance(case.body, dict) and address["module_id"]:

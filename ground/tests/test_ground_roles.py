@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mission_control.auth import hash_token
 from mission_control.auth_models import ApiToken, User
 from mission_control.testing import (
-    CALLER_ROLES, add_user, assert_error, caller_token, gen_command, token_for,
+    CALLER_ROLES, add_user, assert_error, caller_token, gen_alert, gen_command, token_for,
 )
 
 _names = itertools.count()
@@ -45,6 +45,18 @@ ROUTES = [
     ("GET", "/api/targets", "viewer", 200, None, None),
     ("GET", "/api/workers", "viewer", 200, None, None),
     ("GET", "/api/fleet", "viewer", 200, None, None),
+    ("GET", "/api/limits", "viewer", 200, None, None),
+    ("PUT", "/api/limits", "admin", 200, None,
+     {"source": "spacecraft", "parameter": "temperature", "yellow_high": 50.0}),
+    ("GET", "/api/alerts", "viewer", 200, None, None),
+    ("GET", "/api/alerts/<alert_id>", "viewer", 200,
+     lambda db, _: {"alert_id": gen_alert(db)}, None),
+    ("POST", "/api/alerts/<alert_id>/acknowledge", "operator", 200,
+     lambda db, _: {"alert_id": gen_alert(db)}, {"comment": "seen"}),
+    ("POST", "/api/alerts/<alert_id>/resolve", "operator", 200,
+     lambda db, _: {"alert_id": gen_alert(db)}, None),
+    ("POST", "/api/alerts/<alert_id>/shelve", "operator", 200,
+     lambda db, _: {"alert_id": gen_alert(db)}, {"duration_s": 60}),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,

@@ -1,6 +1,7 @@
 """Whether robots are online, in the registry's tables: heartbeats (robot and module statuses,
 last_online; collected by heartbeats.py), closing a session (disconnect) and the sweep for
-silent robots (timeout).
+silent robots (timeout). Going offline opens an alert, coming back clears it (alerts.py), in
+the same transaction.
 
 Each change of ``registry_robots.online`` is one conditional UPDATE, so concurrent requests
 and sweepers record each connect, disconnect or timeout event exactly once.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, false, func, or_, select, text, true, update
 
+from mission_control import alerts
 from mission_control.db import Database, is_postgresql
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotConnectionEvent, RobotSession
@@ -71,6 +73,8 @@ def record(database: Database, beats: list[Beat]) -> None:
         at = {b.robot_id: b.at for b in beats}
         session.add_all(RobotConnectionEvent(robot_id=robot_id, event="connect", at=at[robot_id])
                         for robot_id in went_online)
+        if went_online:
+            alerts.robots_online(session, went_online)
 
 
 def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> None:
@@ -87,6 +91,7 @@ def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> N
             .values(online=False)).rowcount == 1
         if went_offline:
             session.add(RobotConnectionEvent(robot_id=robot_id, event="disconnect", at=now))
+            alerts.robots_offline(session, [robot_id], "disconnect", now)
 
 
 def sweep(database: Database, timeout_s: float) -> list[uuid.UUID]:
@@ -99,6 +104,7 @@ def sweep(database: Database, timeout_s: float) -> list[uuid.UUID]:
             .values(online=False).returning(Robot.id)))
         session.add_all(RobotConnectionEvent(robot_id=robot_id, event="timeout", at=now)
                         for robot_id in gone)
+        alerts.robots_offline(session, gone, "timeout", now)
     return gone
 
 

@@ -3,7 +3,7 @@
 from alembic import context
 
 from mission_control.db import make_engine
-from mission_control import auth_models, registry_models, robot_models  # noqa: F401  (register their tables)
+from mission_control import alert_models, auth_models, registry_models, robot_models  # noqa: F401  (register their tables)
 from mission_control.models import Base
 
 config = context.config

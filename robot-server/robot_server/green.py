@@ -3,11 +3,41 @@ long polls as greenlets instead of one thread each. gevent's monkey-patching mak
 locks, events and threads cooperative; psycopg2 is C code and needs psycogreen's wait callback
 as well, or every database call would block the whole process; and a password check (argon2,
 a fifth of a second of CPU) runs on gevent's native thread pool, so opening sessions never
-stops the other greenlets."""
+stops the other greenlets.
+
+Those hashing threads also run at a lower CPU priority (nice ``HASHING_NICE``; argon2's own
+lane threads inherit it): in a reconnect storm every robot asks for a session at once, and
+the machine's cores would otherwise go to hashing while the robots already connected wait
+for their heartbeats' answers. With spare CPU, hashing runs at full speed all the same."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from typing import Callable, TypeVar
+
 from mission_control import passwords
+
+HASHING_NICE = 10
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+_niced: set[int] = set()
+
+
+def _at_low_priority(work: Callable[[], T]) -> Callable[[], T]:
+    def run() -> T:
+        thread = threading.get_native_id()
+        if thread not in _niced:
+            _niced.add(thread)
+            try:  # this thread only (Linux: a thread's nice value is its own)
+                nice = os.getpriority(os.PRIO_PROCESS, thread)
+                os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + HASHING_NICE))
+            except OSError as error:  # not allowed here: hashes run at normal priority
+                log.warning("password checks keep normal CPU priority: %s", error)
+        return work()
+
+    return run
 
 
 def cooperate() -> None:
@@ -22,4 +52,5 @@ def cooperate() -> None:
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
-        passwords.run_hashes_on(lambda work: get_hub().threadpool.apply(work))
+        passwords.run_hashes_on(
+            lambda work: get_hub().threadpool.apply(_at_low_priority(work)))

@@ -1,0 +1,166 @@
+"""Telemetry: store batches of points, read a series (raw or downsampled), read each
+parameter's newest value. Nothing here knows HTTP (ground/telemetry_api.py does).
+
+Downsampling: when a window holds more than ``max_points`` points, the answer is one bucket
+per ``bucket_s`` seconds with min, max, avg and count. ``bucket_s`` is the smallest of
+BUCKET_WIDTHS (then whole days) that keeps the buckets within ``max_points``; a bucket starts
+at a multiple of ``bucket_s`` since the Unix epoch (so 60 s buckets start on whole minutes,
+3600 s buckets on whole hours, UTC) and holds the points of [start, start + bucket_s). The
+buckets are computed by the database, so a million points never travel to Python.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Integer, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from . import metrics
+from .db import Database
+from .telemetry_models import TelemetryPoint
+from .telemetry_schemas import Point
+from .timeutil import UTCDateTime, isoformat, utcnow
+
+BUCKET_WIDTHS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                 43200, 86400)
+DAY_S = 86400
+
+POINTS_INGESTED = metrics.counter(
+    "mc_telemetry_points_ingested_total",
+    "Telemetry points stored (HTTP batches and robot heartbeats; a point sent again counts again)")
+INGEST_SECONDS = metrics.histogram(
+    "mc_telemetry_ingest_seconds", "Time to store one batch of telemetry points, in one transaction")
+
+_points = TelemetryPoint.__table__
+_c = _points.c
+
+
+def rows_of(points: Iterable[Point], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Validated points as rows; a point without a time gets ``now`` (one for the batch)."""
+    now = now or utcnow()
+    return [{"source": p.source, "parameter": p.parameter, "value": p.value, "unit": p.unit,
+             "time": p.time or now} for p in points]
+
+
+def store(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write rows (``source, parameter, value, unit, time``) in the caller's transaction, as
+    multi-row INSERTs. A point whose source, parameter and time are stored already is left
+    as it is (a producer's retry stores nothing twice). Then ``_after_ingest``."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(_points).on_conflict_do_nothing(), rows)
+    _after_ingest(session, rows)
+
+
+def _after_ingest(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Called in the transaction of every stored batch, after its rows are written: where
+    alert evaluation hooks in (issue 11, limits and alerts). Does nothing yet."""
+
+
+def counted(count: int) -> None:
+    """Count ``count`` points stored by a committed transaction."""
+    POINTS_INGESTED.inc(count)
+
+
+def ingest(database: Database, points: list[Point]) -> int:
+    """Store a validated batch in one transaction; how many points it held."""
+    started = time.perf_counter()
+    rows = rows_of(points)
+    with database.transaction() as session:
+        store(session, rows)
+    INGEST_SECONDS.observe(time.perf_counter() - started)
+    counted(len(rows))
+    return len(rows)
+
+
+def bucket_width(since: datetime, until: datetime, max_points: int) -> int:
+    """The bucket width in seconds for [since, until): the smallest of BUCKET_WIDTHS (or a
+    whole number of days) whose epoch-aligned buckets number at most ``max_points``. A
+    window of span S touches at most S / width + 1 aligned buckets, hence ``max_points - 1``."""
+    needed = (until - since).total_seconds() / (max_points - 1)
+    for width in BUCKET_WIDTHS:
+        if width >= needed:
+            return width
+    return DAY_S * math.ceil(needed / DAY_S)
+
+
+def _bucket_start(dialect: str, width: int):
+    if dialect == "postgresql":
+        return func.floor(func.extract("epoch", _c.time) / width) * width
+    # SQLite: whole seconds since the epoch, exact (julianday arithmetic would round); the
+    # fraction of a second never changes a whole-second bucket.
+    return cast(func.strftime("%s", _c.time), Integer) // width * width
+
+
+def series(session: Session, source: str, parameter: str, since: datetime, until: datetime,
+           max_points: int) -> dict[str, Any]:
+    """One parameter of one source over [since, until): the raw points when there are at most
+    ``max_points``, else min/max/avg/count buckets (see the module's docstring)."""
+    window = (_c.source == source, _c.parameter == parameter, _c.time >= since,
+              _c.time < until)
+    answer: dict[str, Any] = {"source": source, "parameter": parameter,
+                              "since": isoformat(since), "until": isoformat(until),
+                              "max_points": max_points}
+    # Counting stops at max_points + 1: deciding "too many" reads no more than that.
+    few = select(literal(1)).where(*window).limit(max_points + 1).subquery()
+    if session.scalar(select(func.count()).select_from(few)) <= max_points:
+        rows = session.execute(select(_c.time, _c.value).where(*window).order_by(_c.time))
+        return {**answer, "mode": "raw", "bucket_s": None,
+                "points": [{"time": isoformat(t), "value": v} for t, v in rows], "buckets": []}
+    width = bucket_width(since, until, max_points)
+    start = _bucket_start(session.get_bind().dialect.name, width).label("start")
+    rows = session.execute(
+        select(start, func.min(_c.value), func.max(_c.value), func.avg(_c.value), func.count())
+        .where(*window).group_by(start).order_by(start))
+    return {**answer, "mode": "buckets", "bucket_s": width, "points": [], "buckets": [
+        {"time": isoformat(datetime.fromtimestamp(float(s), UTC)), "min": low, "max": high,
+         "avg": float(mean), "count": count} for s, low, high, mean, count in rows]}
+
+
+# PostgreSQL: the source's parameters found by a loose index scan (one index probe each, not
+# a read of every point), then each one's newest point through the same index.
+_LATEST_PG = text("""
+WITH RECURSIVE parameters(parameter) AS (
+    (SELECT parameter FROM telemetry_points WHERE source = :source
+     ORDER BY parameter LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.parameter FROM telemetry_points t
+            WHERE t.source = :source AND t.parameter > p.parameter
+            ORDER BY t.parameter LIMIT 1)
+    FROM parameters p WHERE p.parameter IS NOT NULL
+)
+SELECT p.parameter, newest.value, newest.unit, newest."time"
+FROM parameters p CROSS JOIN LATERAL (
+    SELECT value, unit, "time" FROM telemetry_points t
+    WHERE t.source = :source AND t.parameter = p.parameter
+    ORDER BY t."time" DESC LIMIT 1) newest
+WHERE p.parameter IS NOT NULL ORDER BY p.parameter
+""").columns(time=UTCDateTime)
+# SQLite: a row's bare columns come from the row that max() chose.
+_LATEST_SQLITE = text("""
+SELECT parameter, value, unit, max(time) AS time FROM telemetry_points
+WHERE source = :source GROUP BY parameter ORDER BY parameter
+""").columns(time=UTCDateTime)
+
+
+def latest(session: Session, source: str) -> list[dict[str, Any]]:
+    """Each parameter of ``source`` with its newest value, unit, time and limit state."""
+    query = _LATEST_PG if session.get_bind().dialect.name == "postgresql" else _LATEST_SQLITE
+    return [{"parameter": row.parameter, "value": row.value, "unit": row.unit,
+             "time": isoformat(row.time),
+             "limit_state": limit_state(session, source, row.parameter, row.value)}
+            for row in session.execute(query, {"source": source})]
+
+
+def limit_state(session: Session, source: str, parameter: str, value: float) -> str | None:
+    """The limit state of a value (limits are issue 11's other part): None until
+    ``mission_control.limits.limit_state`` is wired in here."""
+    return None

@@ -204,3 +204,11 @@ def test_latest_gives_each_parameters_newest_value_with_its_limit_state(client, 
     empty = client.get("/api/telemetry/latest?source=nobody").get_json()
     assert empty == {"source": "nobody", "parameters": []}
     assert_error(client.get("/api/telemetry/latest"), 422)
+
+
+def test_backslashes_and_unicode_in_names_are_stored_as_sent(client, database):
+    sent = point(source="rover \\ 1 ✓", parameter="a\\tb", unit="\\N",
+                 time="2026-11-20T10:00:00Z")
+    assert post(client, [sent]).status_code == 201
+    body = client.get("/api/telemetry/latest", query_string={"source": sent["source"]}).get_json()
+    assert [(p["parameter"], p["unit"]) for p in body["parameters"]] == [("a\\tb", "\\N")]

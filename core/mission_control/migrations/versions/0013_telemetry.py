@@ -1,7 +1,7 @@
 """Telemetry points: on PostgreSQL a table partitioned by day on time (a DEFAULT partition for
 days without one, the partitions of today and the next days created here and then by the
 housekeeping), with a BRIN index on time; on SQLite one plain table. The primary key
-(source, parameter, time) is the series index.
+(source, parameter, time) is the series index (on PostgreSQL it includes value).
 
 Revision ID: 0013
 Revises: 0012
@@ -39,7 +39,9 @@ def upgrade() -> None:
         ' "time" TIMESTAMP WITH TIME ZONE NOT NULL,'
         ' value FLOAT NOT NULL,'
         ' unit VARCHAR(16),'
-        ' PRIMARY KEY (source, parameter, "time")'
+        # value rides along in the key's index: a chart's buckets are read from the index
+        # alone (an index-only scan), not from the table's pages.
+        ' PRIMARY KEY (source, parameter, "time") INCLUDE (value)'
         ') PARTITION BY RANGE ("time")')
     op.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF telemetry_points DEFAULT")
     op.execute('CREATE INDEX ix_telemetry_points_time ON telemetry_points USING brin ("time")')

@@ -115,9 +115,12 @@ def _chart(system, db, source: str, options) -> dict:
     latest, _ = _timed_gets(f"{system.ground_url}/api/telemetry/latest", {"source": source},
                             viewer, options.telemetry_queries)
     buckets = body.get("buckets", [])
+    # CPU per query: what the figure would be on an idle machine, give or take the waits.
+    per_query = {k: round(1000 * v / len(chart), 1) for k, v in cpu["cpu_s"].items()
+                 if k in ("ground", "postgresql")}
     return {"chart_ms": summary(chart), "latest_ms": summary(latest), "buckets": len(buckets),
             "bucket_s": body.get("bucket_s"), "points_in_buckets": sum(b["count"] for b in buckets),
-            "cpu": cpu}
+            "cpu": cpu, "cpu_ms_per_query": per_query}
 
 
 def _timed_gets(url: str, params: dict, headers: dict, count: int) -> tuple[list[float], dict]:
@@ -180,6 +183,9 @@ def table_rows(telemetry: dict, row) -> bool:
             f"{fmt(chart['p50'], ' ms')} / {fmt(chart['p95'], ' ms')}",
             "(worst case, no target)" if dense else "p95 <= 200 ms",
             None if dense else chart["p95"] is not None and chart["p95"] <= CHART_P95_MS)
+        cpu = entry["cpu_ms_per_query"]
+        row("  CPU per chart query: PostgreSQL / ground",
+            f"{fmt(cpu.get('postgresql'), ' ms')} / {fmt(cpu.get('ground'), ' ms')}")
         row("  buckets (width), points in them; latest p50 / p95",
             f"{entry['buckets']} ({entry['bucket_s']} s), {entry['points_in_buckets']:,}; "
             f"{fmt(entry['latest_ms']['p50'], ' ms')} / {fmt(entry['latest_ms']['p95'], ' ms')}")

@@ -36,7 +36,8 @@ POINTS_INGESTED = metrics.counter(
     "mc_telemetry_points_ingested_total",
     "Telemetry points stored (HTTP batches and robot heartbeats; a point sent again counts again)")
 INGEST_SECONDS = metrics.histogram(
-    "mc_telemetry_ingest_seconds", "Time to store one batch of telemetry points, in one transaction")
+    "mc_telemetry_ingest_seconds",
+    "Time to store one batch of telemetry points, in one transaction")
 
 _points = TelemetryPoint.__table__
 _c = _points.c

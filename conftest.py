@@ -32,6 +32,7 @@ from mission_control.registry_models import (
 from mission_control.robot_models import (
     Lease, RobotCommand, RobotConnectionEvent, RobotSession,
 )
+from mission_control.telemetry_models import TelemetryPoint
 from mission_control.testing import in_ci
 from mission_control.timeutil import utcnow
 
@@ -110,6 +111,7 @@ def reset_database(database: Database) -> None:
             session.execute(delete(robot_table))
         for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
             session.execute(delete(registry_table))
+        session.execute(delete(TelemetryPoint))
         for auth_table in (AuthFailure, ApiToken, User):
             session.execute(delete(auth_table))
 

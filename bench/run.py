@@ -9,7 +9,9 @@ Three measurements, each against the real services started by the end-to-end har
 3. POST /api/telecommands requests per second under gunicorn (ground alone);
 4. registry-api requests per second under gunicorn (bench/registry.py);
 5. the robot fleet: N robots heartbeating with pending long polls against one robot-server,
-   command delivery latency, sessions opened per second (bench/fleet.py).
+   command delivery latency, sessions opened per second (bench/fleet.py);
+6. telemetry: points ingested per second over HTTP in batches, and the 24-hour chart query
+   over a million points (bench/telemetry.py).
 
 Run from the repository root: ``python -m bench.run [options]`` (``make bench``).
 
@@ -37,7 +39,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from bench import fleet, registry
+from bench import fleet, registry, telemetry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
 from bench.pipeline import phase_pickup, phase_throughput
 from bench.post import phase_post
@@ -104,6 +106,8 @@ def table(report: dict) -> tuple[list[tuple], bool]:
         bad |= registry.table_rows(report["phases"]["registry"], row)
     if report["phases"].get("fleet"):
         bad |= fleet.table_rows(report["phases"]["fleet"], row)
+    if report["phases"].get("telemetry"):
+        bad |= telemetry.table_rows(report["phases"]["telemetry"], row)
     return rows, bad
 
 
@@ -164,8 +168,9 @@ def print_report(report: dict, rows: list[tuple]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", default="pickup,throughput,post,registry,fleet",
-                        help="comma-separated subset of pickup,throughput,post,registry,fleet")
+    parser.add_argument("--phases", default="pickup,throughput,post,registry,fleet,telemetry",
+                        help="comma-separated subset of pickup,throughput,post,registry,fleet,"
+                             "telemetry")
     parser.add_argument("--pickup-count", type=int, default=200)
     parser.add_argument("--pickup-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--throughput-count", type=int, default=5000)
@@ -185,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL database used to create and drop the throwaway one")
     registry.add_arguments(parser)
     fleet.add_arguments(parser)
+    telemetry.add_arguments(parser)
     options = parser.parse_args(argv)
     phases = [p.strip() for p in options.phases.split(",") if p.strip()]
 
@@ -231,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif name == "fleet":
                     report["phases"]["fleet"] = fleet.phase_fleet(db, phase_logs, options,
                                                                   credentials)
+                elif name == "telemetry":
+                    report["phases"]["telemetry"] = telemetry.phase_telemetry(
+                        db, phase_logs, options, credentials)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")
             except Exception as error:

@@ -24,7 +24,10 @@ SECRETS = {
     "SECRET_KEY": "signs the operator page's sessions and CSRF tokens",
     "UPLINK_KEY": "the command-sender's key to the targets' uplink",
     "GRAFANA_ADMIN_PASSWORD": "Grafana's 'admin' password (profile observability)",
+    "TELEMETRY_TOKEN": "the spacecraft's token for POST /api/telemetry (mc-migrate registers it)",
 }
+# Values that must have a form of their own: an API token starts "mc_" (mission_control.auth).
+PREFIXES = {"TELEMETRY_TOKEN": "mc_"}
 
 
 def new_value() -> str:
@@ -42,7 +45,8 @@ def names_in(text: str) -> set[str]:
 
 
 def entries(names: list[str]) -> str:
-    return "".join(f"# {SECRETS[name]}\n{name}={new_value()}\n" for name in names)
+    return "".join(f"# {SECRETS[name]}\n{name}={PREFIXES.get(name, '')}{new_value()}\n"
+                   for name in names)
 
 
 def ensure_env(path: Path) -> list[str]:

@@ -6,6 +6,7 @@ import signal
 
 from mission_control.logs import configure_logging
 from mission_control.settings import get_settings
+from mission_control.telemetry_housekeeping import Housekeeping
 
 from . import monitoring
 from .worker import Worker
@@ -18,7 +19,13 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop())
     monitoring.serve(worker)  # /metrics and /health on METRICS_PORT
-    worker.run()
+    # Telemetry's partitions ahead and its retention, beside the worker loop (docs/telemetry.md)
+    housekeeping = Housekeeping(worker.database, settings.telemetry_retention_days)
+    housekeeping.start()
+    try:
+        worker.run()
+    finally:
+        housekeeping.stop()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Apply the Alembic migrations: ``mc-migrate`` (upgrade to head) before any service starts.\n\nAt head, when no user exists yet, it also creates the first admin (users.ensure_first_admin).\n"""
+"""Apply the Alembic migrations: ``mc-migrate`` (upgrade to head) before any service starts.\n\nAt head, when no user exists yet, it also creates the first admin (users.ensure_first_admin),
+and it makes sure the spacecraft's telemetry token is registered (service_token.py).\n"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alembic.config import Config
 from .db import Database, database_address
 from .logs import configure_logging
 from .settings import get_settings
+from .service_token import ensure_telemetry_token
 from .users import ensure_first_admin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         database = Database(url)
         try:
             ensure_first_admin(database, get_settings())
+            ensure_telemetry_token(database, get_settings())
         finally:
             database.dispose()
 

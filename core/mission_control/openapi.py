@@ -70,8 +70,9 @@ def components(models: Iterable[type[BaseModel]],
     return schemas
 
 
-def query_parameter(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+def query_parameter(name: str, schema: dict[str, Any], description: str = "",
+                    required: bool = False) -> dict[str, Any]:
+    parameter = {"name": name, "in": "query", "required": required, "schema": schema}
     if description:
         parameter["description"] = description
     return parameter
@@ -79,8 +80,10 @@ def query_parameter(name: str, schema: dict[str, Any], description: str = "") ->
 
 def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """The query parameters a model validates, each with its field's schema (an absent
-    parameter takes the default, so ``null`` alternatives are left out)."""
+    parameter takes the default, so ``null`` alternatives are left out); a field without a
+    default is a required parameter."""
     schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
     definitions = schema.get("$defs", {})
     parameters = []
     for name, field in schema["properties"].items():
@@ -95,7 +98,8 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             field = {**{k: v for k, v in target.items() if k != "title"}, **field}
         if field.get("default", ...) is None:
             del field["default"]
-        parameters.append(query_parameter(name, field, field.pop("description", "")))
+        parameters.append(query_parameter(name, field, field.pop("description", ""),
+                                          name in required))
     return parameters
 
 

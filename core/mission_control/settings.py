@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     robot_backoff_max_s: float = Field(10.0, gt=0)
     telemetry_buffer_points: int = Field(600, ge=1)
 
+    # Telemetry (docs/configuration.md): how long points are kept (the command-sender's
+    # housekeeping drops older ones), the largest POST /api/telemetry body, how often the
+    # spacecraft pushes its state, and its token (unset: the one mc-migrate wrote to var/).
+    telemetry_retention_days: int = Field(30, ge=1, le=36_500)
+    telemetry_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    telemetry_interval_s: float = Field(5.0, gt=0)
+    telemetry_token: SecretStr | None = None
+
     @property
     def heartbeat_timeout(self) -> float:
         """HEARTBEAT_TIMEOUT_S, or 3 x HEARTBEAT_INTERVAL_S when unset."""

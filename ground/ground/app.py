@@ -12,7 +12,7 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.web import service_app
 
-from . import alerts_api, api, filters, fleet_pages, pages, signin, telecommands
+from . import alerts_api, api, filters, fleet_pages, pages, signin, telecommands, telemetry_api
 from .openapi import document
 
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts_api.bp)
+    app.register_blueprint(telemetry_api.bp)
     app.register_blueprint(filters.bp)
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)

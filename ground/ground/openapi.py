@@ -17,8 +17,13 @@ from mission_control.openapi import (
     json_content, json_response, query_parameters, ref, schema_of,
 )
 
+from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
+
 from . import alerts_openapi
-from .schemas import FleetOut, ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
+from .schemas import (
+    Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, SeriesOut, TelecommandOut,
+    TelecommandPage,
+)
 
 ID = {"name": "command_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
@@ -106,8 +111,8 @@ def _new_telecommand() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    schemas = components((TelecommandOut, TelecommandPage, FleetOut, *alerts_openapi.MODELS),
-                         _new_telecommand())
+    schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
+                          LatestOut, *alerts_openapi.MODELS), _new_telecommand())
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -182,6 +187,7 @@ def document() -> dict[str, Any]:
                        "battery and modules",
             "operationId": "getFleet",
             "responses": {"200": json_response("the fleet", "FleetOut")}}},
+        **_telemetry_paths(),
         **alerts_openapi.paths(),
     }
     described = openapi_document(
@@ -190,4 +196,39 @@ def document() -> dict[str, Any]:
         "POST /api/auth/tokens needs `Authorization: Bearer <token>`.", paths, schemas)
     return secured(described, {("post", "/api/telecommands"): "operator",
                                ("put", "/api/telecommands/{command_id}/cancel"): "operator",
+                               ("post", "/api/telemetry"): "operator",
                                **alerts_openapi.ROLES})
+
+
+def _telemetry_paths() -> dict[str, Any]:
+    return {
+        "/api/telemetry": {
+            "post": {
+                "summary": "Store a batch of telemetry points, all or nothing",
+                "operationId": "ingestTelemetry",
+                "requestBody": {"required": True, **json_content("Batch")},
+                "responses": {
+                    "201": json_response("every point stored", "Accepted"),
+                    **errors({400: "malformed JSON", 413: "body above TELEMETRY_MAX_BODY_BYTES",
+                              415: "not application/json",
+                              422: "`invalid_points`: nothing stored; `errors` names each bad "
+                                   "point (`index`, `field`, `message`; the first 100) and "
+                                   "`error_count` how many there were"}),
+                },
+            },
+            "get": {
+                "summary": "One parameter of a source over [since, until): the raw points, or "
+                           "min/max/avg buckets when there are more than max_points",
+                "operationId": "getTelemetry",
+                "parameters": query_parameters(SeriesQuery),
+                "responses": {"200": json_response("the series", "SeriesOut"),
+                              "422": error("bad query parameter, or since not before until")},
+            },
+        },
+        "/api/telemetry/latest": {"get": {
+            "summary": "Each parameter of a source with its newest value and limit state",
+            "operationId": "getLatestTelemetry",
+            "parameters": query_parameters(LatestQuery),
+            "responses": {"200": json_response("the newest values", "LatestOut"),
+                          "422": error("bad query parameter")}}},
+    }

@@ -105,3 +105,50 @@ class FleetOut(BaseModel):
     items: list[FleetRobotOut] = Field(description="every robot, sorted by name")
     total: int
     online: int = Field(description="how many of them are online")
+
+
+class Accepted(BaseModel):
+    accepted: int = Field(description="points in the batch, all stored (a point whose source, "
+                                      "parameter and time were stored already is kept as it was)")
+
+
+class RawPoint(BaseModel):
+    time: str = Field(description="UTC, ISO 8601")
+    value: float
+
+
+class Bucket(BaseModel):
+    time: str = Field(description="the bucket's start (UTC, ISO 8601): a multiple of bucket_s "
+                                  "since the Unix epoch; it holds [time, time + bucket_s)")
+    min: float
+    max: float
+    avg: float
+    count: int
+
+
+class SeriesOut(BaseModel):
+    source: str
+    parameter: str
+    since: str
+    until: str
+    max_points: int
+    mode: Literal["raw", "buckets"] = Field(description="raw when the window holds at most "
+                                                        "max_points points")
+    bucket_s: int | None = Field(description="the bucket width in seconds (mode buckets)")
+    points: list[RawPoint] = Field(description="mode raw: every point, oldest first")
+    buckets: list[Bucket] = Field(description="mode buckets: the buckets that hold points, "
+                                              "oldest first")
+
+
+class LatestParameter(BaseModel):
+    parameter: str
+    value: float
+    unit: str | None
+    time: str
+    limit_state: str | None = Field(description="the value against its limits: ok, yellow or "
+                                                "red; null where no limit applies")
+
+
+class LatestOut(BaseModel):
+    source: str
+    parameters: list[LatestParameter] = Field(description="sorted by parameter")

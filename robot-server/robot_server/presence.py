@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, false, func, or_, select, text, true, update
 
-from mission_control import alerts
+from mission_control import alerts, telemetry
 from mission_control.db import Database, is_postgresql
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotConnectionEvent, RobotSession
@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 
 def record(database: Database, beats: list[Beat]) -> None:
     """Write heartbeats (each robot's newest of a period) in one transaction: robot and module
-    statuses and last_online, the session's latest telemetry, online with a connect event
+    statuses and last_online, the session's latest telemetry and its points (the telemetry
+    store, mission_control.telemetry), online with a connect event
     for each robot that was offline. A heartbeat older than what a robot's row holds (two
     processes flushing out of order) leaves that row alone."""
     if not beats:
         return
+    stored = 0
     robots, modules, sessions = Robot.__table__, Module.__table__, RobotSession.__table__
     with database.transaction() as session:
         if database.is_postgresql:
@@ -70,11 +72,33 @@ def record(database: Database, beats: list[Beat]) -> None:
         if telemetry_rows:
             session.execute(update(sessions).where(sessions.c.id == bindparam("b_session"))
                             .values(telemetry=bindparam("b_telemetry")), telemetry_rows)
+        points = [point for b in beats for point in telemetry_points(b)]
+        telemetry.store(session, points)
+        stored = len(points)
         at = {b.robot_id: b.at for b in beats}
         session.add_all(RobotConnectionEvent(robot_id=robot_id, event="connect", at=at[robot_id])
                         for robot_id in went_online)
         if went_online:
             alerts.robots_online(session, went_online)
+    telemetry.counted(stored)
+
+
+# A heartbeat's telemetry fields as points: parameter name and unit.
+PARAMETERS = {"battery": "%", "temperature": "degC", "cpu": "%"}
+POSITION_UNIT = "m"
+
+
+def telemetry_points(beat: Beat) -> list[dict[str, Any]]:
+    """The points of a heartbeat's telemetry, at the heartbeat's time; the source is the
+    robot's target id (its id as a string). Position x, y and z are position_x, ..."""
+    values = beat.telemetry or {}
+    found = [(name, values[name], unit) for name, unit in PARAMETERS.items()
+             if values.get(name) is not None]
+    position = values.get("position") or {}
+    found += [(f"position_{axis}", position[axis], POSITION_UNIT) for axis in ("x", "y", "z")
+              if position.get(axis) is not None]
+    return [{"source": str(beat.robot_id), "parameter": name, "value": float(value),
+             "unit": unit, "time": beat.at} for name, value, unit in found]
 
 
 def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> None:

@@ -156,3 +156,36 @@ def test_a_heartbeat_held_when_its_session_closes_does_not_bring_the_robot_back(
             ["connect", "disconnect"]
     finally:
         writer.stop()
+
+
+
+def test_heartbeat_telemetry_is_stored_as_points_of_the_robots_series(app, client, database,
+                                                                        robot):
+    from mission_control import telemetry
+
+    robot_id, _ = robot
+    token = token_of(client, robot_id)
+    writer = _batching_writer(app)
+    try:
+        body = beat("RUNNING", telemetry={"battery": 90, "cpu": 12.5,
+                                          "position": {"x": 1.0, "y": 2.0, "z": 0.0}})
+        response = client.post(f"/robots/{robot_id}/heartbeat", headers=auth(token), json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert writer.flush() == 1
+    finally:
+        writer.stop()
+    with database.transaction() as session:
+        latest = {p["parameter"]: (p["value"], p["unit"])
+                  for p in telemetry.latest(session, str(robot_id))}
+    assert latest == {"battery": (90.0, "%"), "cpu": (12.5, "%"), "position_x": (1.0, "m"),
+                      "position_y": (2.0, "m"), "position_z": (0.0, "m")}
+    assert _robot(database, robot_id).last_online.isoformat() == \
+        next(iter(telemetry_times(database, str(robot_id))))
+
+
+def telemetry_times(database, source):
+    from mission_control.telemetry_models import TelemetryPoint
+
+    with database.autocommit() as connection:
+        return {t.isoformat() for t in connection.scalars(
+            select(TelemetryPoint.time).where(TelemetryPoint.source == source))}

@@ -13,6 +13,7 @@ from . import state
 from .executor import Executor
 from .onboard import Onboard
 from .openapi import openapi_document
+from .telemetry import TelemetryPusher
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None, *,
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     The executor runs in a thread: under mc-serve (gunicorn) from the worker's start to its
     exit (``background_tasks``); elsewhere from the first receipt until it is idle, unless
     ``executor_on_demand`` is False (tests that drive ``executor.run_once()`` themselves).
+    The telemetry pusher runs under mc-serve only (tests call its ``run_once()``).
     """
     settings = settings or get_settings()
     app = service_app(__name__, "spacecraft", settings, database,
@@ -32,9 +34,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                         poll_s=settings.executor_poll_s, batch_size=settings.uplink_batch_max,
                         on_demand=executor_on_demand)
     app.extensions["executor"] = executor
-    app.extensions["background_tasks"] = [executor]
     onboard = Onboard(database, max_stage_delay_s=settings.max_stage_delay_s,
                       on_received=executor.notify)
+    pusher = TelemetryPusher(settings, onboard.state)  # pushes its state to ground
+    app.extensions["telemetry_pusher"] = pusher
+    app.extensions["background_tasks"] = [executor, pusher]
     app.extensions["onboard"] = onboard
     app.extensions["uplink"] = onboard  # the uplink routes' receiver
     app.register_blueprint(uplink_blueprint())

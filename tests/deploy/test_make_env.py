@@ -53,10 +53,20 @@ def test_secrets_an_older_env_file_lacks_are_appended_and_its_values_kept(tmp_pa
     path = tmp_path / ".env"
     path.write_text("# mine\nADMIN_PASSWORD=chosen-by-me-long-enough\nexport UPLINK_KEY=k1\nEXTRA=1")
     written = make_env().ensure_env(path)
-    assert written == ["POSTGRES_PASSWORD", "SECRET_KEY", "GRAFANA_ADMIN_PASSWORD"]
+    assert written == ["POSTGRES_PASSWORD", "SECRET_KEY", "GRAFANA_ADMIN_PASSWORD", "TELEMETRY_TOKEN"]
     text = path.read_text()
     assert text.startswith("# mine\nADMIN_PASSWORD=chosen-by-me-long-enough\nexport UPLINK_KEY=k1\nEXTRA=1\n")
     values = read_env(path)
     assert values["ADMIN_PASSWORD"] == "chosen-by-me-long-enough"
     assert {"POSTGRES_PASSWORD", "SECRET_KEY", "GRAFANA_ADMIN_PASSWORD"} <= set(values)
     assert make_env().ensure_env(path) == [] and path.read_text() == text
+
+
+def test_the_telemetry_token_is_a_token_mc_migrate_accepts(tmp_path):
+    from mission_control.auth import looks_like_token
+
+    path = tmp_path / ".env"
+    make_env().ensure_env(path)
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines()
+                  if line and not line.startswith("#"))
+    assert looks_like_token(values["TELEMETRY_TOKEN"])

@@ -3,7 +3,9 @@
 from alembic import context
 
 from mission_control.db import make_engine
-from mission_control import alert_models, auth_models, registry_models, robot_models  # noqa: F401  (register their tables)
+from mission_control import (  # noqa: F401  (register their tables)
+    alert_models, auth_models, registry_models, robot_models, telemetry_models,
+)
 from mission_control.models import Base
 
 config = context.config

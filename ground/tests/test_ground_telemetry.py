@@ -217,3 +217,14 @@ def test_backslashes_and_unicode_in_names_are_stored_as_sent(client, database):
     assert post(client, [sent]).status_code == 201
     body = client.get("/api/telemetry/latest", query_string={"source": sent["source"]}).get_json()
     assert [(p["parameter"], p["unit"]) for p in body["parameters"]] == [("a\\tb", "\\N")]
+
+
+def test_a_value_beyond_a_limit_opens_an_alert_in_the_ingest_and_a_bad_batch_opens_none(client):
+    bad = [point(value=70), point(value="hot")]  # the second spoils the batch: nothing at all
+    assert_error(post(client, bad), 422)
+    assert client.get("/api/alerts?state=open").get_json()["items"] == []
+    assert post(client, [point(value=50, time="2026-11-20T10:00:00Z"),
+                         point(value=70, time="2026-11-20T10:00:01Z")]).status_code == 201
+    [alert] = client.get("/api/alerts?state=open").get_json()["items"]
+    assert (alert["source"], alert["parameter"], alert["severity"], alert["value"]) == \
+        ("spacecraft", "temperature", "critical", 70.0)  # yellow first, then worse: one alert

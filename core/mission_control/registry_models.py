@@ -127,9 +127,7 @@ class RegistryEvent(Base):
     """One create/update/delete of a registry entity.
 
     ``position`` is the consumers' cursor: NULL when written, numbered by the feed when it is
-    read (registry_api/events.py). On PostgreSQL the table also has a ``txid`` column (xid8,
-    the writer's transaction id) that migration 0006 added for an earlier numbering rule and
-    nothing reads any more; it is not mapped here.
+    read (registry_api/events.py).
     """
 
     __tablename__ = "registry_events"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
@@ -53,17 +52,12 @@ def test_events_written_before_0006_keep_their_order_as_positions(empty_database
 
 def _modelled(obj, name, type_, reflected, compare_to) -> bool:
     """Everything but what PostgreSQL alone has and only SQL uses, so the models leave it out
-    on purpose: registry_events.txid (xid8, migration 0006), and telemetry's daily partitions
-    and BRIN index (migration 0013)."""
-    if type_ == "column" and name == "txid" and obj.table.name == "registry_events":
-        return False
+    on purpose: telemetry's daily partitions and BRIN index (migration 0013)."""
     if type_ == "table" and name.startswith("telemetry_points_"):
         return False
     return not (type_ == "index" and name == "ix_telemetry_points_time")
 
 
-# registry_events.txid is PostgreSQL's xid8, which SQLAlchemy reflects as NullType.
-@pytest.mark.filterwarnings("ignore:Did not recognize type 'xid8'")
 def test_the_migrations_build_the_schema_the_models_describe(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 

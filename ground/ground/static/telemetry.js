@@ -72,6 +72,11 @@
     ctx.restore();
   }
 
+  // 24-hour UTC clock times on the time axis; seconds when the ticks are under a minute apart.
+  function timeLabels(u, splits, axisIdx, space, step) {
+    return splits.map(function (s) { return iso(s).slice(11, step < 60 ? 19 : 16); });
+  }
+
   function options() {
     var raw = state.mode === "raw";
     var name = el.dataset.parameter;
@@ -88,7 +93,7 @@
       bands: raw ? [] : [{series: [3, 2], fill: COLOURS.band}],
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       scales: {x: {time: true, range: function () { return [state.start, state.end]; }}},
-      axes: [{}, {label: el.dataset.unit || name, size: 60}],
+      axes: [{values: timeLabels}, {label: el.dataset.unit || name, size: 60}],
       hooks: {draw: [drawLimits]}
     };
   }
@@ -119,6 +124,7 @@
     el.dataset.points = String(xs.length);
     el.dataset.mode = state.mode;
     el.dataset.lastTime = xs.length ? iso(xs[xs.length - 1]) : "";
+    el.dataset.lastValue = xs.length ? String(state.data[1][xs.length - 1]) : "";
     var what = state.mode === "raw" ? xs.length + " points"
       : xs.length + " buckets of " + state.bucketS + " s (avg line, min-max band)";
     status.textContent = what + ", updated " + clock(state.end);

@@ -73,7 +73,8 @@ ROUTES = [
      lambda db, name: {"user_id": _user_id(db, name)}, {"role": "operator"}),
 ]
 QUERIES = {"/api/telemetry": "?source=spacecraft&parameter=temperature",  # required ones
-           "/api/telemetry/latest": "?source=spacecraft", "/api/telemetry.csv": "?source=spacecraft"}
+           "/api/telemetry/latest": "?source=spacecraft",
+           "/api/telemetry.csv": "?source=spacecraft"}
 OPEN = {("POST", "/api/auth/tokens")}  # signs in: checks the password itself
 CALLERS = ["nobody", "viewer", "operator", "admin", "revoked", "expired", "disabled"]
 RANK = CALLER_ROLES

@@ -112,6 +112,22 @@ def _by_point(problem: dict[str, str]) -> dict[str, Any]:
     return {"index": None, **problem}
 
 
+def window(since: datetime | None, until: datetime | None, default: timedelta,
+           maximum: timedelta) -> tuple[datetime, datetime]:
+    """A query's [since, until) in UTC: until defaults to now, since to ``default`` before
+    it; since must come first and the span be at most ``maximum``."""
+    try:
+        until = (until or utcnow()).astimezone(UTC)
+        since = (since or until - default).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("since and until must be real times") from None
+    if since >= until:
+        raise ValueError("since must be before until")
+    if until - since > maximum:
+        raise ValueError(f"the window is at most {maximum.days} days")
+    return since, until
+
+
 class SeriesQuery(BaseModel):
     """GET /api/telemetry: one parameter of one source over [since, until)."""
 
@@ -125,16 +141,7 @@ class SeriesQuery(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> SeriesQuery:
-        try:
-            until = (self.until or utcnow()).astimezone(UTC)
-            since = (self.since or until - DEFAULT_WINDOW).astimezone(UTC)
-        except OverflowError:
-            raise ValueError("since and until must be real times") from None
-        if since >= until:
-            raise ValueError("since must be before until")
-        if until - since > MAX_WINDOW:
-            raise ValueError("the window is at most 366 days")
-        self.since, self.until = since, until
+        self.since, self.until = window(self.since, self.until, DEFAULT_WINDOW, MAX_WINDOW)
         return self
 
 
@@ -142,3 +149,27 @@ class LatestQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: Name
+
+
+# GET /api/telemetry.csv: raw points, so a smaller window and a row cap keep a file bounded.
+CSV_DEFAULT_WINDOW = timedelta(hours=24)
+CSV_MAX_WINDOW = timedelta(days=31)
+CSV_MAX_ROWS = 1_000_000
+
+
+class CsvQuery(BaseModel):
+    """GET /api/telemetry.csv: a source's raw points over [since, until), of one parameter or
+    of all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Name
+    parameter: Name | None = Field(None, description="missing: every parameter of the source")
+    since: Time | None = Field(None, description="default: until minus 24 hours")
+    until: Time | None = Field(None, description="default: now")
+
+    @model_validator(mode="after")
+    def _window(self) -> CsvQuery:
+        self.since, self.until = window(self.since, self.until, CSV_DEFAULT_WINDOW,
+                                        CSV_MAX_WINDOW)
+        return self

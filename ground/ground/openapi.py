@@ -19,7 +19,7 @@ from mission_control.openapi import (
 
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
-from . import alerts_openapi
+from . import alerts_openapi, telemetry_csv
 from .schemas import (
     Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, SeriesOut, TelecommandOut,
     TelecommandPage,
@@ -188,6 +188,7 @@ def document() -> dict[str, Any]:
             "operationId": "getFleet",
             "responses": {"200": json_response("the fleet", "FleetOut")}}},
         **_telemetry_paths(),
+        **telemetry_csv.openapi_paths(),
         **alerts_openapi.paths(),
     }
     described = openapi_document(

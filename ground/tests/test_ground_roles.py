@@ -57,6 +57,11 @@ ROUTES = [
      lambda db, _: {"alert_id": gen_alert(db)}, None),
     ("POST", "/api/alerts/<alert_id>/shelve", "operator", 200,
      lambda db, _: {"alert_id": gen_alert(db)}, {"duration_s": 60}),
+    ("POST", "/api/telemetry", "operator", 201, None,
+     {"points": [{"source": "spacecraft", "parameter": "temperature", "value": 1.0}]}),
+    ("GET", "/api/telemetry", "viewer", 200, None, None),
+    ("GET", "/api/telemetry/latest", "viewer", 200, None, None),
+    ("GET", "/api/telemetry.csv", "viewer", 200, None, None),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,
@@ -67,6 +72,9 @@ ROUTES = [
     ("PATCH", "/api/users/<user_id>", "admin", 200,
      lambda db, name: {"user_id": _user_id(db, name)}, {"role": "operator"}),
 ]
+QUERIES = {"/api/telemetry": "?source=spacecraft&parameter=temperature",  # required ones
+           "/api/telemetry/latest": "?source=spacecraft",
+           "/api/telemetry.csv": "?source=spacecraft"}
 OPEN = {("POST", "/api/auth/tokens")}  # signs in: checks the password itself
 CALLERS = ["nobody", "viewer", "operator", "admin", "revoked", "expired", "disabled"]
 RANK = CALLER_ROLES
@@ -87,6 +95,7 @@ def test_each_route_answers_each_caller_as_specified(app, database, caller, meth
     path = rule
     for key, value in (path_args(database, name) if path_args else {}).items():
         path = path.replace(f"<{key}>", str(value))
+    path += QUERIES.get(rule, "") if method == "GET" else ""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     json_body = body() if callable(body) else body
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from mission_control.openapi import PLAIN_TEXT_PATTERN
 from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
-from mission_control.validation import PlainText
+from mission_control.validation import PlainText, Timestamp
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
@@ -105,3 +105,14 @@ class FleetOut(BaseModel):
     items: list[FleetRobotOut] = Field(description="every robot, sorted by name")
     total: int
     online: int = Field(description="how many of them are online")
+
+
+class ReportRange(BaseModel):
+    """Query string of the telecommand report (GET /api/reports/telecommands.csv)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: Timestamp | None = Field(None, description="commands created at or after this "
+                                                      "(default: a day before `until`)")
+    until: Timestamp | None = Field(None, description="commands created before this "
+                                                      "(default: now)")

@@ -17,7 +17,10 @@ from mission_control.openapi import (
     json_content, json_response, query_parameters, ref, schema_of,
 )
 
-from .schemas import FleetOut, ListQuery, NewTelecommand, TelecommandOut, TelecommandPage
+from .reports import COLUMNS as REPORT_COLUMNS
+from .schemas import (
+    FleetOut, ListQuery, NewTelecommand, ReportRange, TelecommandOut, TelecommandPage,
+)
 
 ID = {"name": "command_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
@@ -180,6 +183,17 @@ def document() -> dict[str, Any]:
                        "battery and modules",
             "operationId": "getFleet",
             "responses": {"200": json_response("the fleet", "FleetOut")}}},
+        "/api/reports/telecommands.csv": {"get": {
+            "summary": "The telecommands created in a time range as CSV, oldest first",
+            "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
+                           "before `until`; a range holding more than REPORT_MAX_ROWS commands "
+                           "is refused (`too_many_rows`). Cells starting with = + - @ are "
+                           "prefixed with an apostrophe.",
+            "operationId": "getTelecommandReport",
+            "parameters": query_parameters(ReportRange),
+            "responses": {"200": {"description": "the report, streamed",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          "422": error("bad parameter, empty range or too many rows")}}},
     }
     described = openapi_document(
         "Mission Control ground",

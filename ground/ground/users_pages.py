@@ -72,7 +72,7 @@ def page():
 def create():
     """Create a user with a role; the section shows them, or says why not."""
     form = request.form
-    typed = {"username": form.get("username", ""), "role": form.get("role", "")}
+    typed = {"username": form.get("username", ""), "role": form.get("role", "viewer")}
     try:
         body = _validated(NewUser, {**typed, "password": form.get("password", "")})
         password_hash = hash_password(body.password)  # before the transaction: it is slow
@@ -86,7 +86,10 @@ def create():
         return _answer(_section(new=typed, errors={error.field or "form": error.message},
                                 error=f"Not created: {error.message}."), error.status)
     except Refused as refused:
-        return _answer(_section(new=typed, errors=refused.errors, error=refused.message), 422)
+        errors = refused.errors
+        if "username" in errors:  # the rule in words, rather than the schema's pattern
+            errors["username"] = users.username_problem(typed["username"]) or errors["username"]
+        return _answer(_section(new=typed, errors=errors, error=refused.message), 422)
     except HashingBusy:
         return _answer(_section(new=typed, error="The server is busy checking passwords; try "
                                                  "again shortly."), 503)

@@ -45,6 +45,7 @@ ROUTES = [
     ("GET", "/api/targets", "viewer", 200, None, None),
     ("GET", "/api/workers", "viewer", 200, None, None),
     ("GET", "/api/fleet", "viewer", 200, None, None),
+    ("GET", "/api/reports/telecommands.csv", "viewer", 200, None, None),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,

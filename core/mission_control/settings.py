@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     executor_poll_s: float = Field(0.1, gt=0)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # ground's telecommand report (CSV): the most commands one range may hold (422 beyond).
+    report_max_rows: int = Field(100_000, ge=1, le=10_000_000)
     log_level: str = "INFO"
     # "text": one line per event; "json": one JSON object per line (docs/observability.md)
     log_format: Literal["text", "json"] = "text"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -76,6 +77,13 @@ def create(session: Session, username: str, role: str, password_hash: str) -> Us
 
 def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username_key)))
+
+
+def last_sign_ins(session: Session) -> dict[uuid.UUID, datetime]:
+    """When each user last signed in to the page (their newest session), by user id."""
+    return dict(session.execute(select(ApiToken.user_id, func.max(ApiToken.created_at))
+                                .where(ApiToken.kind == auth.SESSION)
+                                .group_by(ApiToken.user_id)).all())
 
 
 def find(session: Session, *, user_id: uuid.UUID | None = None,

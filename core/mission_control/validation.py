@@ -8,9 +8,12 @@ rules and describe their refusals exactly as the JSON APIs do, without importing
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, StrictInt, ValidationError
+from pydantic import (
+    AfterValidator, BeforeValidator, StrictInt, ValidationError, WithJsonSchema,
+)
 
 FieldError = dict[str, str]
 
@@ -53,6 +56,31 @@ def whole_float_as_int(value: Any) -> Any:
 # An integer field that also takes a whole number written as a float (500.0), as the documents
 # promise; strings, booleans and fractions stay refused.
 WholeNumber = Annotated[StrictInt, BeforeValidator(whole_float_as_int)]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def timestamp(value: Any) -> datetime:
+    """An RFC 3339 date-time with a UTC offset (or an aware datetime), in UTC; ValueError
+    (a field error, in a pydantic model) for anything else."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        parsed = value
+    elif isinstance(value, str) and _RFC3339.fullmatch(value):
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("is not a valid date-time") from None
+    else:
+        raise ValueError("must be an RFC 3339 date-time with a UTC offset, e.g. 2026-11-23T10:00:00Z")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(timestamp), WithJsonSchema(
+    {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]})]
 
 
 def field_errors(error: ValidationError, where: str) -> list[FieldError]:

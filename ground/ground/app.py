@@ -13,8 +13,8 @@ from mission_control.status import Status
 from mission_control.web import service_app
 
 from . import (
-    alerts_api, api, filters, fleet_pages, pages, signin, telecommands, telemetry_api,
-    telemetry_csv, telemetry_pages,
+    alerts_api, api, filters, fleet_pages, map_pages, nav, pages, reports_pages, signin,
+    telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
 )
 from .openapi import document
 
@@ -32,8 +32,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(pages.bp)
     app.register_blueprint(fleet_pages.bp)
     app.register_blueprint(telemetry_pages.bp)
-    protect(app, page_blueprints=("pages", "fleet", "telemetry_pages"),
-            page_refusal=pages.refusal)
+    app.register_blueprint(map_pages.bp)
+    app.register_blueprint(reports_pages.bp)
+    app.register_blueprint(reports_pages.api_bp)
+    app.register_blueprint(users_pages.bp)
+    app.register_blueprint(nav.bp)
+    protect(app, page_blueprints=nav.PAGE_BLUEPRINTS, page_refusal=pages.refusal)
     database = app.extensions["database"]
     metrics.add_collector(app, metrics.ScrapedGauge(
         "mc_telecommands", "Telecommands by status, read from the database at each scrape",

@@ -9,6 +9,7 @@ they are stored, as registry-api shows them.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotSession
@@ -46,16 +48,31 @@ class RobotView:
         return "online" if self.online else "offline"
 
 
+def number(value: Any) -> float | None:
+    """A finite number read from stored telemetry JSON, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _battery(telemetry: Any) -> float | None:
-    value = telemetry.get("battery") if isinstance(telemetry, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None
+    return number(telemetry.get("battery")) if isinstance(telemetry, dict) else None
+
+
+def newest_sessions() -> Subquery:
+    """Each robot's newest session (``robot_id``, ``session_id``): its ``telemetry`` holds the
+    latest values the robot sent."""
+    return (select(RobotSession.robot_id, func.max(RobotSession.id).label("session_id"))
+            .group_by(RobotSession.robot_id).subquery())
 
 
 def robots(session: Session) -> list[RobotView]:
     """Every robot, sorted by name (then id), with its modules sorted by name."""
-    newest = (select(RobotSession.robot_id, func.max(RobotSession.id).label("session_id"))
-              .group_by(RobotSession.robot_id).subquery())
+    newest = newest_sessions()
     rows = session.execute(
         select(Robot.id, Robot.name, Robot.online, Robot.status, Robot.last_online,
                RobotSession.telemetry)

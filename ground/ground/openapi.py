@@ -20,9 +20,10 @@ from mission_control.openapi import (
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
 from . import alerts_openapi, telemetry_csv
+from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
-    Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, SeriesOut, TelecommandOut,
-    TelecommandPage,
+    Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, ReportRange, SeriesOut,
+    TelecommandOut, TelecommandPage,
 )
 
 ID = {"name": "command_id", "in": "path", "required": True,
@@ -190,6 +191,17 @@ def document() -> dict[str, Any]:
         **_telemetry_paths(),
         **telemetry_csv.openapi_paths(),
         **alerts_openapi.paths(),
+        "/api/reports/telecommands.csv": {"get": {
+            "summary": "The telecommands created in a time range as CSV, oldest first",
+            "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
+                           "before `until`; a range holding more than REPORT_MAX_ROWS commands "
+                           "is refused (`too_many_rows`). Cells starting with = + - @ are "
+                           "prefixed with an apostrophe.",
+            "operationId": "getTelecommandReport",
+            "parameters": query_parameters(ReportRange),
+            "responses": {"200": {"description": "the report, streamed",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}},
+                          "422": error("bad parameter, empty range or too many rows")}}},
     }
     described = openapi_document(
         "Mission Control ground",

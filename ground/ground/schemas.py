@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from mission_control.openapi import PLAIN_TEXT_PATTERN
 from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
-from mission_control.validation import PlainText
+from mission_control.validation import PlainText, Timestamp
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
@@ -152,3 +152,14 @@ class LatestParameter(BaseModel):
 class LatestOut(BaseModel):
     source: str
     parameters: list[LatestParameter] = Field(description="sorted by parameter")
+
+
+class ReportRange(BaseModel):
+    """Query string of the telecommand report (GET /api/reports/telecommands.csv)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: Timestamp | None = Field(None, description="commands created at or after this "
+                                                      "(default: a day before `until`)")
+    until: Timestamp | None = Field(None, description="commands created before this "
+                                                      "(default: now)")

@@ -22,6 +22,7 @@ from mission_control.fuzzing import (
 from mission_control.models import SPACECRAFT_TARGET_ID, Target
 from mission_control.testing import bearer, token_for
 from mission_control.timeutil import utcnow
+from mission_control.validation import timestamp
 
 schema = fuzz_schema(document())
 
@@ -112,7 +113,22 @@ def test_ground_answers_match_its_openapi_document(case, app, database, existing
         case.body["module_id"] = address["module_id"]  # a module's command names its module
     if is_positive(case) and _is_uuid((case.path_parameters or {}).get("command_id")):
         case.path_parameters["command_id"] = existing_command
+    if is_positive(case):
+        _order_the_range(case)
     call_and_validate(case, app, bearer(token_for(database, "fuzz-admin", "admin")))
+
+
+def _order_the_range(case) -> None:
+    """The one rule of a report's range no schema states: ``since`` before ``until`` (now by
+    default). A generated ``since`` that is not is left out: it then defaults to a day before."""
+    query = case.query if isinstance(case.query, dict) else {}
+    try:
+        since = timestamp(query["since"])
+        until = timestamp(query["until"]) if "until" in query else utcnow()
+    except (KeyError, ValueError):
+        return
+    if since >= until:
+        del query["since"]
 
 
 def test_only_a_refusal_naming_target_or_module_counts_as_the_unknown_reference(app, database):

@@ -62,6 +62,7 @@ ROUTES = [
     ("GET", "/api/telemetry", "viewer", 200, None, None),
     ("GET", "/api/telemetry/latest", "viewer", 200, None, None),
     ("GET", "/api/telemetry.csv", "viewer", 200, None, None),
+    ("GET", "/api/reports/telecommands.csv", "viewer", 200, None, None),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,

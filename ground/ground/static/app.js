@@ -56,6 +56,11 @@
   });
   document.addEventListener("htmx:afterSwap", tick);
 
+  // A printable page's Print button (no inline handlers: the page's CSP forbids them).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
+
   tick();
   setInterval(tick, 1000);
 })();

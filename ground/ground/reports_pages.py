@@ -1,0 +1,126 @@
+"""Reports: the page that offers them, the telecommand history as CSV for a time range
+(for the page at /reports/telecommands.csv, for API clients at
+/api/reports/telecommands.csv: same query, same rows), and the printable daily summary.
+
+Any signed-in role may read reports. A range is ``since`` (default: a day before ``until``)
+to ``until`` (default: now), RFC 3339 times; it must hold at most REPORT_MAX_ROWS commands
+(422 otherwise: narrow it), and the CSV is streamed in pages (reports.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from mission_control.timeutil import utcnow
+from mission_control.web import ApiError, invalid, parse_query
+
+from . import reports
+from .schemas import ReportRange
+
+bp = Blueprint("reports", __name__)
+api_bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def database():
+    return current_app.extensions["database"]
+
+
+def _range() -> tuple[datetime, datetime]:
+    """The query's range; ApiError 422 when malformed, empty or holding too many commands."""
+    query = parse_query(ReportRange)
+    until = query.until or utcnow()
+    try:
+        since = query.since or until - timedelta(days=1)
+    except OverflowError:  # a day before the first representable time
+        since = datetime.min.replace(tzinfo=UTC)
+    if since >= until:
+        raise invalid([{"field": "since", "message": "must be before until"}])
+    limit = current_app.extensions["settings"].report_max_rows
+    with database().transaction() as session:
+        found = reports.count(session, since, until)
+    if found > limit:
+        raise ApiError(422, "too_many_rows", f"the range holds {found} commands, more than "
+                       f"{limit} (REPORT_MAX_ROWS): narrow it", rows=found, limit=limit)
+    return since, until
+
+
+def _csv(since: datetime, until: datetime) -> Response:
+    name = f"telecommands-{since:%Y%m%dT%H%M%SZ}-{until:%Y%m%dT%H%M%SZ}.csv"
+    return Response(reports.csv_lines(database(), since, until), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@api_bp.get("/telecommands.csv")
+def telecommands_csv():
+    """The telecommand history of a time range as CSV (viewer)."""
+    return _csv(*_range())
+
+
+@bp.get("/reports")
+def page():
+    """The reports on offer: the history of a range as CSV, and the daily summary."""
+    until = utcnow().replace(microsecond=0)
+    return render_template("reports.html", form={"since": _stamp(until - timedelta(days=1)),
+                                                 "until": _stamp(until)}, errors={})
+
+
+@bp.get("/reports/telecommands.csv")
+def page_csv():
+    """The CSV for the page's form; a refusal is shown on the page, beside the form."""
+    try:
+        return _csv(*_range())
+    except ApiError as error:
+        fields = error.extra.get("fields") or [{"field": "form", "message": error.message}]
+        form = {key: request.args.get(key, "")[:100] for key in ("since", "until")}
+        return render_template("reports.html", form=form,
+                               errors={f["field"]: f["message"] for f in fields}), error.status
+
+
+@bp.get("/reports/daily")
+def daily():
+    """The printable summary of one UTC day (?date=YYYY-MM-DD, default today)."""
+    today = utcnow().date()
+    raw = request.args.get("date")
+    day, problem = today, None
+    if raw is not None:
+        day, problem = _day(raw, today)
+    if problem:
+        return render_template("reports.html", form={}, errors={"date": problem},
+                               date_value=raw[:20]), 422
+    return render_template("daily.html", summary=_summary(day))
+
+
+def _day(raw: str, today: date) -> tuple[date, str | None]:
+    if not DATE.fullmatch(raw):
+        return today, "must be a date written YYYY-MM-DD"
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return today, "is not a date of the calendar"
+    if day > today:
+        return today, "is in the future: nothing has happened yet"
+    return day, None
+
+
+def _summary(day: date) -> dict[str, Any]:
+    start, end = reports.day_bounds(day)
+    until = min(end, utcnow())
+    with database().transaction() as session:
+        outcomes = reports.commands_by_outcome(session, start, end)
+        uptimes = reports.uptimes(session, start, until)
+        alerts = reports.alerts_raised(session, start, end)
+    return {"day": day, "start": start, "end": end, "until": until, "outcomes": outcomes,
+            "previous": day - timedelta(days=1) if day > date.min else None,
+            "next": day + timedelta(days=1) if day < utcnow().date() else None,
+            "total": sum(n for _, n in outcomes), "uptimes": uptimes, "alerts": alerts,
+            "generated": utcnow()}
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

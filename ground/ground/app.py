@@ -12,7 +12,7 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.web import service_app
 
-from . import alerts_api, api, filters, fleet_pages, pages, signin, telecommands
+from . import alerts_api, alerts_pages, api, filters, fleet_pages, pages, signin, telecommands
 from .openapi import document
 
 
@@ -26,7 +26,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(signin.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(fleet_pages.bp)
-    protect(app, page_blueprints=("pages", "fleet"), page_refusal=pages.refusal)
+    app.register_blueprint(alerts_pages.bp)
+    protect(app, page_blueprints=("pages", "fleet", "alerts_pages"), page_refusal=pages.refusal)
     database = app.extensions["database"]
     metrics.add_collector(app, metrics.ScrapedGauge(
         "mc_telecommands", "Telecommands by status, read from the database at each scrape",

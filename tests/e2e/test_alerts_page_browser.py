@@ -52,6 +52,9 @@ def test_an_alert_appears_live_and_the_operator_acknowledges_it(system_factory, 
     assert "above its yellow_high limit 30" in row.locator("[data-role=message]").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "page-alerts-warning.png"), full_page=True)
 
+    # An operator starts a comment; the row the poll brings keeps it (and the focus).
+    page.focus(f"#ack-comment-{alert_id}")
+    page.keyboard.type("cooling loop checked")
     push(database, parameter, 42.5)  # beyond red_high: the same alert becomes critical
     page.wait_for_selector(f'tr[data-alert-id="{alert_id}"][data-severity="critical"]')
     assert row.locator("[data-role=severity]").inner_text().lower() == "critical"
@@ -69,9 +72,9 @@ def test_an_alert_appears_live_and_the_operator_acknowledges_it(system_factory, 
     assert "open (critical)" in badge.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "page-alerts-critical.png"), full_page=True)
 
-    # Acknowledge from the keyboard: type the comment, Tab to the button, Enter.
-    page.focus(f"#ack-comment-{alert_id}")
-    page.keyboard.type("cooling loop checked")
+    # Acknowledge from the keyboard: the comment typed before the change, Tab, Enter.
+    assert page.input_value(f"#ack-comment-{alert_id}") == "cooling loop checked"
+    assert page.evaluate("document.activeElement.id") == f"ack-comment-{alert_id}"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.dataset.action") == "acknowledge"
     page.keyboard.press("Enter")

@@ -16,7 +16,7 @@ import pytest
 from mission_control import alerts
 from mission_control.alert_models import Alert
 from mission_control.models import Target
-from mission_control.testing import gen_alert, sign_in_client
+from mission_control.testing import gen_alert, sign_in_client, token_for
 from mission_control.timeutil import utcnow
 
 HTMX = {"HX-Request": "true"}
@@ -277,12 +277,20 @@ def test_the_badge_counts_open_alerts_by_highest_severity(client, database, view
     assert badge_data(client.get("/ui/alerts/badge").text)["total"] == "0"
 
 
-def test_the_badge_partial_can_be_included_in_any_page(app, client):
-    with app.test_request_context("/"):
-        from flask import g, render_template
+def test_the_badge_partial_can_be_included_in_any_page(app, database):
+    """Included without counts, it reads them itself; signed out, it renders nothing."""
+    from flask import g, render_template
 
+    from mission_control import auth
+
+    gen_alert(database, value=50.0)
+    secret = token_for(database, "ida", "viewer", kind=auth.SESSION)
+    with app.test_request_context("/"):
+        g.identity = auth.identify(database, secret, kind=auth.SESSION)
+        html = render_template("partials/alert_badge.html")
+        assert badge_data(html)["total"] == "1" and "alert-badge-warning" in html
         g.identity = None
-        assert render_template("partials/alert_badge.html").strip() == ""  # signed out: none
+        assert render_template("partials/alert_badge.html").strip() == ""
 
 
 # --- the daily report's section ------------------------------------------------------------

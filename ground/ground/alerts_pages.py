@@ -137,7 +137,7 @@ def acknowledge(alert_id: str):
         comment = Acknowledgement(comment=comment or None).comment
     except ValidationError as error:
         raise Refused("The comment was refused: " + error.errors()[0]["msg"] + ".") from None
-    return _act(key, "Acknowledged", lambda session, by: alerts.acknowledge(
+    return _act(key, f"Acknowledged alert {key}", lambda session, by: alerts.acknowledge(
         session, key, by=by, comment=comment))
 
 
@@ -145,7 +145,7 @@ def acknowledge(alert_id: str):
 @requires(OPERATE)
 def resolve(alert_id: str):
     key = parse_alert_id(alert_id)
-    return _act(key, "Resolved", lambda session, by: alerts.resolve(session, key, by=by))
+    return _act(key, f"Resolved alert {key}", lambda session, by: alerts.resolve(session, key, by=by))
 
 
 @bp.post("/ui/alerts/<alert_id>/shelve")
@@ -156,14 +156,14 @@ def shelve(alert_id: str):
     if duration not in SHELVE_CHOICES:
         raise Refused("Choose how long to shelve the alert: "
                       + ", ".join(SHELVE_CHOICES.values()) + ".")
-    return _act(key, f"Shelved for {SHELVE_CHOICES[duration]}:",
+    return _act(key, f"Shelved alert {key} for {SHELVE_CHOICES[duration]}",
                 lambda session, by: alerts.shelve(session, key, duration_s=float(duration),
                                                   by=by))
 
 
 def _act(key: int, done: str, action) -> Response:
-    """Run ``action(session, by)`` in one transaction and answer: htmx gets the alert's row
-    again and a notice (and the table and badge refresh); a plain form goes back to the page."""
+    """Run ``action(session, by)`` (by: the signed-in user) in one transaction and answer:
+    htmx gets the alert's row again and a notice saying ``done`` (and the table and badge refresh); a plain form goes back to the page."""
     refusal = None
     with database().transaction() as session:
         try:
@@ -177,7 +177,7 @@ def _act(key: int, done: str, action) -> Response:
                 return _message("Not shelved", refusal, 409)
             return redirect(url_for("alerts_pages.page", **shown.args()), 303)
         notice = {"kind": "error" if refusal else "ok",
-                  "text": refusal or f"{done} alert {key}; it is {_state(alert)} now."}
+                  "text": refusal or f"{done}; it is {_state(alert)} now."}
         html = _render("partials/alert_action.html", a=alert, names=target_names(session),
                        shown=shown, notice=notice)
     return Response(html, 409 if refusal else 200, headers={"HX-Trigger": "alerts-changed"})
@@ -187,7 +187,7 @@ def _state(alert) -> str:
     return "shelved" if alerts.is_shelved(alert, utcnow()) else alert.state
 
 
-def _message(title: str, text: str, status: int) -> tuple[str, int]:
+def _message(title: str, text: str, status: int) -> Response | tuple[str, int]:
     if is_htmx():  # the page stays; the reason shows in its notices
         html = render_template("partials/notice.html", notice={"kind": "error", "text": text})
         return Response(html, status, headers={"HX-Reswap": "none"})

@@ -146,6 +146,7 @@ def test_an_operator_acknowledges_with_a_comment_resolves_and_shelves(client, da
                           headers=HTMX)
     assert shelved.status_code == 200 and 'data-state="shelved"' in shelved.text
     assert "shelved by <b>operator</b> until" in shelved.text
+    assert f"Shelved alert {three['info']} for 1 h; it is shelved now." in shelved.text
     alert = stored(database, three["info"])
     assert alert.shelved_by == "operator"
     assert timedelta(minutes=59) < alert.shelved_until - utcnow() <= timedelta(hours=1)

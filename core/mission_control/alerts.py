@@ -54,6 +54,11 @@ class AlertNotFound(LookupError):
     pass
 
 
+def _ranked(column):
+    """A severity as a number: info 0, warning 1, critical 2 (for comparing and ordering)."""
+    return case({name: index for index, name in enumerate(SEVERITIES)}, value=column, else_=0)
+
+
 def _upsert(session: Session):
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(_TABLE)
@@ -73,13 +78,8 @@ def raise_alerts(session: Session, raises: Iterable[Raise]) -> None:
         return
     statement = _upsert(session)
     new = statement.excluded
-    rank = {name: index for index, name in enumerate(SEVERITIES)}
-
-    def ranked(column):
-        return case(rank, value=column, else_=0)
-
-    escalates = ranked(new.severity) > ranked(_TABLE.c.severity)
-    refreshes = or_(ranked(new.severity) >= ranked(_TABLE.c.severity), _TABLE.c.cleared)
+    escalates = _ranked(new.severity) > _ranked(_TABLE.c.severity)
+    refreshes = or_(_ranked(new.severity) >= _ranked(_TABLE.c.severity), _TABLE.c.cleared)
     statement = statement.on_conflict_do_update(
         index_elements=["source", "parameter"], index_where=text(ACTIVE),
         set_={
@@ -211,8 +211,9 @@ def _shelved(now: datetime):
 
 
 def page(session: Session, *, state: str | None, severity: str | None, limit: int,
-         offset: int) -> tuple[list[Alert], int]:
-    """Alerts newest first. ``state`` open leaves out shelved ones; ``shelved`` lists those."""
+         offset: int, worst_first: bool = False) -> tuple[list[Alert], int]:
+    """Alerts newest first (``worst_first``: critical ones first, then warnings, then info,
+    each newest first). ``state`` open leaves out shelved ones; ``shelved`` lists those."""
     now = utcnow()
     conditions = []
     if state == "shelved":
@@ -224,10 +225,22 @@ def page(session: Session, *, state: str | None, severity: str | None, limit: in
     if severity is not None:
         conditions.append(Alert.severity == severity)
     total = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+    order = [_ranked(Alert.severity).desc()] if worst_first else []
     items = session.scalars(select(Alert).where(*conditions)
-                            .order_by(Alert.opened_at.desc(), Alert.id.desc())
+                            .order_by(*order, Alert.opened_at.desc(), Alert.id.desc())
                             .limit(limit).offset(offset)).all()
     return list(items), total
+
+
+def alerts_raised(session: Session, day_start: datetime, day_end: datetime) -> list[dict]:
+    """The alerts opened from ``day_start`` (included) to ``day_end`` (excluded), for the
+    daily report: as the API answers them (``to_json``), critical first, then warning, then
+    info, each in the order they opened. One that worsened counts once, at its severity now."""
+    found = session.scalars(select(Alert).where(Alert.opened_at >= day_start,
+                                                Alert.opened_at < day_end)
+                            .order_by(_ranked(Alert.severity).desc(), Alert.opened_at,
+                                      Alert.id))
+    return [to_json(alert) for alert in found]
 
 
 def open_counts(session: Session | Connection) -> dict[str, int]:
@@ -238,9 +251,13 @@ def open_counts(session: Session | Connection) -> dict[str, int]:
         .group_by(Alert.severity)).all())
 
 
+def is_shelved(alert: Alert, now: datetime) -> bool:
+    """Whether an alert is shelved (hidden from the open list) at ``now``."""
+    return bool(alert.shelved_until and alert.shelved_until > now and alert.state != "resolved")
+
+
 def to_json(alert: Alert) -> dict[str, Any]:
     """An alert as the API answers it (schemas AlertOut)."""
-    now = utcnow()
     return {
         "id": alert.id, "source": alert.source, "parameter": alert.parameter,
         "kind": alert.kind, "severity": alert.severity, "state": alert.state,
@@ -249,8 +266,7 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "command_id": str(alert.command_id) if alert.command_id else None,
         "opened_at": isoformat(alert.opened_at), "updated_at": isoformat(alert.updated_at),
         "cleared": alert.cleared, "cleared_at": isoformat(alert.cleared_at),
-        "shelved": bool(alert.shelved_until and alert.shelved_until > now
-                        and alert.state != "resolved"),
+        "shelved": is_shelved(alert, utcnow()),
         "shelved_until": isoformat(alert.shelved_until), "shelved_by": alert.shelved_by,
         "acknowledged_by": alert.acknowledged_by,
         "acknowledged_at": isoformat(alert.acknowledged_at), "comment": alert.ack_comment,

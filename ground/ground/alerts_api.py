@@ -36,7 +36,7 @@ def _not_shelvable(error: alerts.NotShelvable):
     return error_response(409, "not_shelvable", str(error), state="resolved")
 
 
-def _alert_id(text: str) -> int:
+def parse_alert_id(text: str) -> int:
     """The path's alert id; AlertNotFound for anything that cannot be one."""
     if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > INT64_MAX:
         raise alerts.AlertNotFound(text[:40])
@@ -120,14 +120,14 @@ def list_alerts():
 def get_alert(alert_id: str):
     """One alert."""
     with database().transaction() as session:
-        return alerts.to_json(alerts.get(session, _alert_id(alert_id)))
+        return alerts.to_json(alerts.get(session, parse_alert_id(alert_id)))
 
 
 @bp.post("/alerts/<alert_id>/acknowledge")
 @requires("operator")
 def acknowledge(alert_id: str):
     """Acknowledge an alert (twice is harmless: the first acknowledgement stands)."""
-    alert_id_, body = _alert_id(alert_id), _optional(Acknowledgement)
+    alert_id_, body = parse_alert_id(alert_id), _optional(Acknowledgement)
     with database().transaction() as session:
         return alerts.to_json(alerts.acknowledge(session, alert_id_, comment=body.comment,
                                                  by=current_identity().username))
@@ -137,7 +137,7 @@ def acknowledge(alert_id: str):
 @requires("operator")
 def resolve(alert_id: str):
     """Resolve an alert (twice is harmless: the first resolution stands)."""
-    alert_id_ = _alert_id(alert_id)
+    alert_id_ = parse_alert_id(alert_id)
     with database().transaction() as session:
         return alerts.to_json(alerts.resolve(session, alert_id_,
                                              by=current_identity().username))
@@ -147,7 +147,7 @@ def resolve(alert_id: str):
 @requires("operator")
 def shelve(alert_id: str):
     """Hide an active alert from the open list for duration_s."""
-    alert_id_, body = _alert_id(alert_id), parse_body(Shelving)
+    alert_id_, body = parse_alert_id(alert_id), parse_body(Shelving)
     with database().transaction() as session:
         return alerts.to_json(alerts.shelve(session, alert_id_, duration_s=body.duration_s,
                                             by=current_identity().username))

@@ -13,8 +13,8 @@ from mission_control.status import Status
 from mission_control.web import service_app
 
 from . import (
-    alerts_api, api, filters, fleet_pages, map_pages, nav, pages, reports_pages, signin,
-    telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
+    alerts_api, alerts_pages, api, filters, fleet_pages, map_pages, nav, pages, reports_pages,
+    signin, telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
 )
 from .openapi import document
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(pages.bp)
     app.register_blueprint(fleet_pages.bp)
     app.register_blueprint(telemetry_pages.bp)
+    app.register_blueprint(alerts_pages.bp)
     app.register_blueprint(map_pages.bp)
     app.register_blueprint(reports_pages.bp)
     app.register_blueprint(reports_pages.api_bp)

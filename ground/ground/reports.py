@@ -138,9 +138,3 @@ def uptimes(session: Session, start: datetime, end: datetime) -> list[Uptime]:
             online_s += (end - online_since).total_seconds()
         found.append(Uptime(robot_id, name, online_s, period, connects))
     return found
-
-
-def alerts_raised(session: Session, start: datetime, end: datetime) -> list:
-    """The alerts raised in [start, end) for the daily summary: none until the alerts of
-    issue 11 exist (their module fills this in)."""
-    return []

@@ -15,10 +15,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from mission_control import alerts as mc_alerts
 from mission_control.timeutil import utcnow
 from mission_control.web import ApiError, invalid, parse_query
 
 from . import reports
+from .forms import target_names
 from .schemas import ReportRange
 
 bp = Blueprint("reports", __name__)
@@ -114,7 +116,10 @@ def _summary(day: date) -> dict[str, Any]:
     with database().transaction() as session:
         outcomes = reports.commands_by_outcome(session, start, end)
         uptimes = reports.uptimes(session, start, until)
-        alerts = reports.alerts_raised(session, start, end)
+        alerts = mc_alerts.alerts_raised(session, start, end)  # worst first
+        names = target_names(session)
+        for alert in alerts:
+            alert["source_name"] = names.get(alert["source"], alert["source"])
     return {"day": day, "start": start, "end": end, "until": until, "outcomes": outcomes,
             "previous": day - timedelta(days=1) if day > date.min else None,
             "next": day + timedelta(days=1) if day < utcnow().date() else None,

@@ -373,7 +373,7 @@ def test_detail_page_shows_arguments_status_and_full_history(client, database):
 def test_detail_of_an_active_command_keeps_polling_until_final(client, database):
     command_id = issue(database)
     html = client.get(f"/telecommands/{command_id}").text
-    version = re.search(r'since=(\w+)', html).group(1)
+    version = re.search(rf'/ui/telecommands/{command_id}\?since=(\w+)', html).group(1)
     assert 'hx-trigger="every 1s"' in html
     assert client.get(f"/ui/telecommands/{command_id}?since={version}").status_code == 204
     advance(database, command_id, Status.READY, Status.CANCELLED)

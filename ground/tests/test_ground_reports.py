@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from ground import reports
+from mission_control import evaluate
 from mission_control.models import Telecommand
 from mission_control.registry_models import Robot
 from mission_control.robot_models import RobotConnectionEvent
@@ -189,7 +191,7 @@ def test_uptime_counts_online_time_inside_the_day_only(database):
            ("timeout", day + timedelta(hours=2)),
            ("connect", day + timedelta(hours=10)), ("disconnect", day + timedelta(hours=16)),
            ("connect", day + timedelta(hours=23)), ("connect", day + timedelta(hours=25)))
-    never = gen_robot(database, "never")
+    gen_robot(database, "never")  # no event at all
     gone = gen_robot(database, "gone")  # went offline before the day: nothing
     events(database, gone, ("connect", day - timedelta(days=2)),
            ("disconnect", day - timedelta(days=1)))
@@ -232,9 +234,15 @@ def test_today_is_the_default_day_and_counts_until_now(client):
     assert 'id="next-day"' not in html
 
 
-def test_the_alerts_section_is_empty_until_alerts_exist(database):
-    with database.transaction() as session:
-        assert reports.alerts_raised(session, *reports.day_bounds(utcnow().date())) == []
+def test_the_daily_summary_lists_the_alerts_raised_that_day(client, database):
+    with database.transaction() as session:  # as the ingest would: the spacecraft too hot
+        evaluate.evaluate(session, [{"source": "spacecraft", "parameter": "temperature",
+                                     "value": 70.0, "time": utcnow()}])
+    html = client.get("/reports/daily").text
+    assert 'id="no-alerts"' not in html
+    [item] = re.findall(r'<li data-alert-id="[^"]+">(.*?)</li>', html, re.S)
+    assert "<strong>critical</strong>" in item and "spacecraft temperature" in item
+    assert "70" in item and "(open)" in item
 
 
 @pytest.mark.parametrize("raw,message", [

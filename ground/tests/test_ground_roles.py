@@ -33,7 +33,7 @@ def _user_id(database, _username):
 
 
 # (method, rule, role needed, success status, path arguments, JSON body); the path argument
-# functions get (database, caller's username).
+# functions get (database, caller's username), and their "?" is a query string.
 ROUTES = [
     ("GET", "/api/telecommands", "viewer", 200, None, None),
     ("POST", "/api/telecommands", "operator", 201, None, {"command_name": "PING"}),
@@ -45,6 +45,12 @@ ROUTES = [
     ("GET", "/api/targets", "viewer", 200, None, None),
     ("GET", "/api/workers", "viewer", 200, None, None),
     ("GET", "/api/fleet", "viewer", 200, None, None),
+    ("POST", "/api/telemetry", "operator", 201, None,
+     {"points": [{"source": "spacecraft", "parameter": "temperature", "value": 1}]}),
+    ("GET", "/api/telemetry", "viewer", 200,
+     lambda db, _: {"?": "source=spacecraft&parameter=temperature"}, None),
+    ("GET", "/api/telemetry/latest", "viewer", 200, lambda db, _: {"?": "source=spacecraft"},
+     None),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,
@@ -74,7 +80,7 @@ def test_each_route_answers_each_caller_as_specified(app, database, caller, meth
     token, name = caller_token(database, caller)
     path = rule
     for key, value in (path_args(database, name) if path_args else {}).items():
-        path = path.replace(f"<{key}>", str(value))
+        path = f"{path}?{value}" if key == "?" else path.replace(f"<{key}>", str(value))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     json_body = body() if callable(body) else body
 

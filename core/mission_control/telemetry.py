@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Iterable
 
 from sqlalchemy import Integer, cast, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ BUCKET_WIDTHS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 
                  43200, 86400)
 DAY_S = 86400
 CHART_WORK_MEM = "32MB"
+COPY_FROM = 200  # rows: smaller batches are written with one multi-row INSERT
 
 POINTS_INGESTED = metrics.counter(
     "mc_telemetry_points_ingested_total",
@@ -55,15 +57,19 @@ def store(session: Session, rows: list[dict[str, Any]]) -> None:
     point whose source, parameter and time are stored already is left as it is (a producer's
     retry stores nothing twice). Then ``_after_ingest``.
 
-    PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO
-    NOTHING (COPY cannot skip conflicts itself); about three times as fast as multi-row
-    INSERTs for a batch of thousands. SQLite: multi-row INSERT OR IGNORE."""
+    PostgreSQL, from COPY_FROM rows: COPY into a temporary table, then one INSERT ... SELECT
+    ... ON CONFLICT DO NOTHING (COPY cannot skip conflicts itself); about three times as fast
+    as multi-row INSERTs for a batch of thousands, but three round trips where a small batch
+    (a heartbeat flush's) needs one. Otherwise multi-row INSERT ... ON CONFLICT DO NOTHING
+    (SQLite: INSERT OR IGNORE)."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_FROM:
         _copy(session, rows)
     else:
-        session.execute(sqlite_insert(_points).on_conflict_do_nothing(), rows)
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(_points).on_conflict_do_nothing(), rows)
     _after_ingest(session, rows)
 
 

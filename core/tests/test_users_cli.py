@@ -35,11 +35,16 @@ def environment(empty_database_url, tmp_path):
     return env
 
 
+# mc-migrate also makes the spacecraft's service account (service_token.py)
+SERVICE_USER = ("spacecraft", "operator")
+
+
 def _users(url: str) -> list[tuple[str, str]]:
     database = Database(url)
     try:
         with database.transaction() as session:
-            return [(u.username, u.role) for u in session.scalars(select(User))]
+            return [(u.username, u.role)
+                    for u in session.scalars(select(User).order_by(User.username_key))]
     finally:
         database.dispose()
 
@@ -53,7 +58,7 @@ def test_migrate_creates_admin_with_a_generated_password_in_a_private_file(envir
     assert len(password) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert password not in done.stderr and path in done.stderr  # the log says where, not what
-    assert _users(environment["DATABASE_URL"]) == [("admin", "admin")]
+    assert _users(environment["DATABASE_URL"]) == [("admin", "admin"), SERVICE_USER]
     database = Database(environment["DATABASE_URL"])
     try:
         assert auth.sign_in(database, "admin", password).username == "admin"
@@ -63,7 +68,7 @@ def test_migrate_creates_admin_with_a_generated_password_in_a_private_file(envir
     again = run("mission_control.migrate", env=environment)
     assert again.returncode == 0, again.stderr
     assert open(path).read().strip() == password and password not in again.stderr
-    assert _users(environment["DATABASE_URL"]) == [("admin", "admin")]
+    assert _users(environment["DATABASE_URL"]) == [("admin", "admin"), SERVICE_USER]
 
 
 def test_migrate_takes_admin_password_from_the_environment_and_never_logs_it(environment):

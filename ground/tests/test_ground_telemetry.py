@@ -106,6 +106,25 @@ def test_more_than_10000_points_are_refused_and_10000_are_stored(client, databas
     assert stored(database) == 10_000
 
 
+@pytest.mark.parametrize("count", [1, 250])  # a small batch (INSERT) and a large one (COPY)
+def test_names_are_stored_as_sent_by_small_and_large_batches(client, database, count):
+    sent = [point(source="rover \\ 1 ✓", parameter="a\\tb", unit="\\N", value=i,
+                  time=(HOUR + timedelta(seconds=i)).isoformat()) for i in range(count)]
+    assert post(client, sent).status_code == 201
+    assert stored(database) == count
+    body = client.get("/api/telemetry/latest", query_string={"source": "rover \\ 1 ✓"}).get_json()
+    assert [(p["parameter"], p["unit"], p["value"]) for p in body["parameters"]] == [
+        ("a\\tb", "\\N", count - 1)]
+
+
+def test_a_large_batch_with_repeats_stores_each_point_once(client, database):
+    batch = [point(value=i, time=(HOUR + timedelta(seconds=i % 300)).isoformat())
+             for i in range(600)]
+    assert post(client, batch).status_code == 201
+    assert post(client, batch[:300]).status_code == 201
+    assert stored(database) == 300
+
+
 def test_malformed_bodies_are_4xx(client, make_app, database):
     assert_error(client.post("/api/telemetry", data="{", content_type="application/json"), 400)
     assert_error(client.post("/api/telemetry", data='{"points": [], "points": []}',

@@ -84,14 +84,20 @@ class TelemetryPusher(Periodic):
         self.url = settings.ground_url.rstrip("/") + "/api/telemetry"
         self.rng = rng or random.Random()
         self.simulation = Simulation()
-        self._lock: Any = None
+        self._lock: Any = None  # the open lock file; False: pushing without one
 
     def holds_lock(self) -> bool:
         """Whether this process is the one that pushes (it keeps the lock until it exits)."""
         if self._lock is None:
             path = Path(self.settings.var_dir) / LOCK_FILE
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(path, "a")
+            except OSError as error:  # a read-only var/: push from every process rather than none
+                log.warning("cannot open %s (%s); this process pushes without the lock", path,
+                            error.strerror)
+                self._lock = False
+                return True
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -130,6 +136,6 @@ class TelemetryPusher(Periodic):
         return 0
 
     def stopped(self) -> None:
-        if self._lock is not None:
+        if self._lock:
             self._lock.close()  # releases the lock for another worker
-            self._lock = None
+        self._lock = None

@@ -118,3 +118,13 @@ def test_the_heater_warms_and_the_solar_array_charges(app):
         cold.step(_state(heater_on=False, solar=False), at, rng)
     assert warm.temperature > 18 and cold.temperature < 0
     assert warm.battery > 80 > cold.battery
+
+
+def test_without_a_usable_var_dir_each_process_pushes_and_says_so(app, tmp_path, caplog):
+    not_a_directory = tmp_path / "var"
+    not_a_directory.write_text("")
+    pusher = pusher_for(app, "http://127.0.0.1:9", tmp_path, var_dir=not_a_directory)
+    with caplog.at_level(logging.WARNING, logger="spacecraft.telemetry"):
+        assert pusher.holds_lock()
+    pusher.stop()
+    assert "without the lock" in caplog.records[0].getMessage()

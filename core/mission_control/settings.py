@@ -8,8 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import mqtt
 
 
 def default_var_dir() -> Path:
@@ -99,6 +101,22 @@ class Settings(BaseSettings):
     robot_password: SecretStr | None = None
     robot_backoff_max_s: float = Field(10.0, gt=0)
     telemetry_buffer_points: int = Field(600, ge=1)
+
+    # MQTT (docs/mqtt.md): unset, robots speak HTTP only. mqtt://user:pass@host:port (mqtts://
+    # for TLS): robot-server subscribes to the robots' topics as that user, and robot-client
+    # `--transport mqtt` publishes there (as the robot's id and password when it names no user).
+    # robot-server's processes and replicas share the messages as one MQTT shared-subscription
+    # group of this name (empty: each process gets every message).
+    mqtt_url: SecretStr | None = None
+    mqtt_share_group: str = Field("robot-server", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _an_mqtt_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and url.get_secret_value():
+            mqtt.parse_url(url.get_secret_value())  # ValueError: named at start-up
+            return url
+        return None  # MQTT_URL= (empty) is unset
 
     @property
     def heartbeat_timeout(self) -> float:

@@ -24,6 +24,8 @@ SECRETS = {
     "SECRET_KEY": "signs the operator page's sessions and CSRF tokens",
     "UPLINK_KEY": "the command-sender's key to the targets' uplink",
     "GRAFANA_ADMIN_PASSWORD": "Grafana's 'admin' password (profile observability)",
+    "MQTT_SERVER_PASSWORD": "robot-server's password at the Mosquitto broker (docs/mqtt.md)",
+    "MQTT_FLEET_PASSWORD": "the demo fleet's password at the Mosquitto broker (a gateway user)",
 }
 
 

@@ -107,14 +107,16 @@ class Settings(BaseSettings):
     # `--transport mqtt` publishes there (as the robot's id and password when it names no user).
     # robot-server's processes and replicas share the messages as one MQTT shared-subscription
     # group of this name (empty: each process gets every message).
-    mqtt_url: SecretStr | None = None
+    # A plain string like DATABASE_URL (compose builds both from .env's passwords); never
+    # logged (mqtt.Broker prints no password) nor echoed by ConfigurationError.
+    mqtt_url: str | None = None
     mqtt_share_group: str = Field("robot-server", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
 
     @field_validator("mqtt_url")
     @classmethod
-    def _an_mqtt_url(cls, url: SecretStr | None) -> SecretStr | None:
-        if url is not None and url.get_secret_value():
-            mqtt.parse_url(url.get_secret_value())  # ValueError: named at start-up
+    def _an_mqtt_url(cls, url: str | None) -> str | None:
+        if url:
+            mqtt.parse_url(url)  # ValueError: named at start-up
             return url
         return None  # MQTT_URL= (empty) is unset
 

@@ -39,7 +39,7 @@ class NoBroker(Exception):
 def broker_of(settings: Settings) -> mqtt.Broker:
     if settings.mqtt_url is None:
         raise NoBroker("--transport mqtt needs MQTT_URL (mqtt://host:1883; docs/mqtt.md)")
-    return mqtt.parse_url(settings.mqtt_url.get_secret_value())
+    return mqtt.parse_url(settings.mqtt_url)
 
 
 class Publisher:

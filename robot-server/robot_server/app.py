@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ingest = Ingest(database, writer, app.extensions["module_owners"])
         app.extensions["mqtt_ingest"] = ingest
         app.extensions["background_tasks"].append(Subscriber(
-            mqtt.parse_url(settings.mqtt_url.get_secret_value()), settings.mqtt_share_group,
+            mqtt.parse_url(settings.mqtt_url), settings.mqtt_share_group,
             ingest))
     if database.is_postgresql:
         listener = Listener(database, waiters)

@@ -64,3 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, OSError) as error:
         print(f"mc-mqtt: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,17 +2,20 @@
 real Mosquitto. A ``robot-client run --transport mqtt`` publishing through the machine's broker
 at 127.0.0.1:1883 shows up in the registry and in ground's fleet view; on a broker with the
 project's password file and ACL, a wrong password is refused, a robot cannot publish under
-another robot's id, and bad payloads are dropped while the subscriber carries on."""
+another robot's id, bad payloads are dropped while the subscriber carries on, and it comes
+back after the broker restarts; a fleet publishes through one gateway user, as the compose
+stack's demo fleet does."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
 import requests
 
 from mission_control.metrics_testing import figure
-from robot_client.testing import interrupt, start_robot
+from robot_client.testing import BIN, client_env, interrupt, start_robot
 
 from .harness import wait_for
 from .mqtt_broker import Publisher, shared_broker_or_skip, start_broker
@@ -134,4 +137,40 @@ def test_the_password_file_and_acl_keep_robots_to_their_own_topics(system_factor
     finally:
         for publisher in publishers:
             publisher.close()
+        broker.stop()
+
+
+@pytest.mark.local_only("starts its own Mosquitto, robot-server and a robot-client fleet")
+def test_a_fleet_publishes_through_a_gateway_user_as_the_compose_stack_does(system_factory,
+                                                                             tmp_path):
+    fleet_password = "fleet " + uuid.uuid4().hex
+    broker = start_broker(tmp_path / "mosquitto", {"robot-server": SERVER_PASSWORD,
+                                                   "demo-fleet": fleet_password},
+                          gateway_users=("demo-fleet",))
+    try:
+        system = system_factory(services=("registry-api",), heartbeat_interval_s=INTERVAL_S,
+                                mqtt_url=broker.url("robot-server", SERVER_PASSWORD))
+        system.start("robot-server")
+        system.wait_healthy(system.robot_server_url)
+        with open(tmp_path / "fleet.log", "ab") as log:
+            fleet = subprocess.Popen(
+                [str(BIN / "robot-client"), "fleet", "--count", "2", "--prefix", "mq",
+                 "--transport", "mqtt"],
+                env=client_env(system, mission_token=system.token("admin"),
+                               mqtt_url=broker.url("demo-fleet", fleet_password)),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        try:
+            def both_online() -> bool:
+                robots = requests.get(f"{system.registry_url}/api/v1/robots", timeout=10,
+                                      headers=system.headers("viewer")).json()["items"]
+                mine = [r for r in robots if r["name"].startswith("mq-")]
+                return len(mine) == 2 and all(r["connection"] == "online" for r in mine)
+
+            wait_for(both_online, timeout=40, message="the fleet's two robots online")
+            assert _mqtt_messages(system, outcome="ingested") >= 2
+        finally:
+            interrupt(fleet)
+        assert "fleet: stopped" in (tmp_path / "fleet.log").read_text()
+    finally:
         broker.stop()

@@ -29,12 +29,17 @@ MOSQUITTO = os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto")
 SHARED_BROKER = ("127.0.0.1", 1883)  # the machine's Mosquitto (anonymous allowed)
 
 
+def _skip(reason: str) -> None:
+    """Skip, or fail under CI=true (.ci/run installs and starts Mosquitto)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def mosquitto_or_skip() -> str:
     found = shutil.which(MOSQUITTO)
     if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{MOSQUITTO} is missing (Debian package mosquitto)")
-        pytest.skip(f"{MOSQUITTO} is missing (Debian package mosquitto)")
+        _skip(f"{MOSQUITTO} is missing (Debian package mosquitto)")
     return found
 
 
@@ -42,7 +47,7 @@ def shared_broker_or_skip() -> None:
     try:
         socket.create_connection(SHARED_BROKER, timeout=2).close()
     except OSError:
-        pytest.skip("no MQTT broker answers at 127.0.0.1:1883")
+        _skip("no MQTT broker answers at 127.0.0.1:1883 (Debian package mosquitto)")
 
 
 @dataclass

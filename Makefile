@@ -50,6 +50,7 @@ TEST_DELAYS = MAX_TRANSMIT_DELAY_S=1 MAX_STAGE_DELAY_S=0.5
 
 up:
 	@$(PYTHON) deploy/make_env.py
+	@$(PYTHON) deploy/make_mosquitto.py
 	@$(COMPOSE) -p $(COMPOSE_PROJECT_NAME) up -d --build || { echo "make up: $(COMPOSE) failed (above). It needs a running Docker engine: does 'docker info' answer?" >&2; exit 1; }
 	@echo "Mission Control runs in containers (make logs follows them; make down stops them):"
 	@echo "  operator page  http://$(PUBLISH_HOST):5000/   API docs: http://$(PUBLISH_HOST):5000/docs"
@@ -67,6 +68,7 @@ logs:
 
 compose-test:
 	@$(PYTHON) deploy/make_env.py
+	@$(PYTHON) deploy/make_mosquitto.py
 	$(TEST_COMPOSE) build
 	$(TEST_DELAYS) $(TEST_COMPOSE) run --rm e2e python -m pytest tests/e2e -p no:cacheprovider $(PYTEST_ARGS); \
 	status=$$?; $(TEST_COMPOSE) down --volumes --remove-orphans; exit $$status

@@ -25,6 +25,8 @@ SECRETS = {
     "UPLINK_KEY": "the command-sender's key to the targets' uplink",
     "GRAFANA_ADMIN_PASSWORD": "Grafana's 'admin' password (profile observability)",
     "TELEMETRY_TOKEN": "the spacecraft's token for POST /api/telemetry (mc-migrate registers it)",
+    "MQTT_SERVER_PASSWORD": "robot-server's password at the Mosquitto broker (docs/mqtt.md)",
+    "MQTT_FLEET_PASSWORD": "the demo fleet's password at the Mosquitto broker (a gateway user)",
 }
 # Values that must have a form of their own: an API token starts "mc_" (mission_control.auth).
 PREFIXES = {"TELEMETRY_TOKEN": "mc_"}

@@ -8,8 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import mqtt
 
 
 def default_var_dir() -> Path:
@@ -109,6 +111,23 @@ class Settings(BaseSettings):
     telemetry_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     telemetry_interval_s: float = Field(5.0, gt=0)
     telemetry_token: SecretStr | None = None
+    # MQTT (docs/mqtt.md): unset, robots speak HTTP only. mqtt://user:pass@host:port (mqtts://
+    # for TLS): robot-server subscribes to the robots' topics as that user, and robot-client
+    # `--transport mqtt` publishes there (as the robot's id and password when it names no user).
+    # robot-server's processes and replicas share the messages as one MQTT shared-subscription
+    # group of this name (empty: each process gets every message).
+    # A plain string like DATABASE_URL (compose builds both from .env's passwords); never
+    # logged (mqtt.Broker prints no password) nor echoed by ConfigurationError.
+    mqtt_url: str | None = None
+    mqtt_share_group: str = Field("robot-server", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _an_mqtt_url(cls, url: str | None) -> str | None:
+        if url:
+            mqtt.parse_url(url)  # ValueError: named at start-up
+            return url
+        return None  # MQTT_URL= (empty) is unset
 
     @property
     def heartbeat_timeout(self) -> float:

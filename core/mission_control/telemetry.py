@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Iterable
 
+import psycopg2.extensions
 from sqlalchemy import Integer, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,11 +62,13 @@ def store(session: Session, rows: list[dict[str, Any]]) -> None:
     ... ON CONFLICT DO NOTHING (COPY cannot skip conflicts itself); about three times as fast
     as multi-row INSERTs for a batch of thousands, but three round trips where a small batch
     (a heartbeat flush's) needs one. Otherwise multi-row INSERT ... ON CONFLICT DO NOTHING
-    (SQLite: INSERT OR IGNORE)."""
+    (SQLite: INSERT OR IGNORE); so too under psycogreen (robot-server's gevent worker), where
+    psycopg2 refuses COPY ("copy_expert cannot be used with an asynchronous callback")."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and len(rows) >= COPY_FROM:
+    if dialect == "postgresql" and len(rows) >= COPY_FROM \
+            and psycopg2.extensions.get_wait_callback() is None:
         _copy(session, rows)
     else:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert

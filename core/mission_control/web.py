@@ -154,7 +154,12 @@ def json_body() -> Any:
     or ambiguous (a key named twice), 413 if too large."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    data = request_body()
+    return decode_json(request_body())
+
+
+def decode_json(data: bytes) -> Any:
+    """JSON bytes (a request body, an MQTT message) decoded, or an ApiError 400 when they are
+    malformed or ambiguous (a key named twice)."""
     try:
         return json.loads(data, object_pairs_hook=_refuse_duplicate_keys)
     except _DuplicateKey as error:

@@ -18,6 +18,7 @@ from mission_control.settings import Settings, get_settings
 from . import prompts
 from .fleet import fleet_password, idle, numbered, register, register_when_up, run_fleet
 from .module_cli import module_loop
+from .mqtt_publisher import NoBroker, broker_of
 from .registry import Registry, RegistryError, RegistryUnreachable, is_uuid
 from .run import run_robot
 from .signin import NoCredentials, admin_registry, registry
@@ -53,12 +54,13 @@ def robot_password(settings: Settings) -> str:
     return getpass.getpass("Robot password: ")
 
 
-def run(robot_id: str, settings: Settings, password: str | None = None) -> int:
+def run(robot_id: str, settings: Settings, password: str | None = None,
+        transport: str = "http") -> int:
     if not is_uuid(robot_id):
         print(f"{robot_id!r} is not a robot id (a UUID).")
         return 2
     password = password or robot_password(settings)
-    return asyncio.run(run_robot(robot_id, password, settings))
+    return asyncio.run(run_robot(robot_id, password, settings, transport))
 
 
 def pick_and_run(settings: Settings) -> int:
@@ -90,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     run_it = commands.add_parser("run", help="run a robot: session, heartbeats, commands, "
                                              "module listener")
     run_it.add_argument("robot_id", metavar="ROBOT_ID")
+    transport(run_it)
     module = commands.add_parser("module", help="report a module's status to its robot")
     module.add_argument("module_id", metavar="MODULE_ID")
     fleet = commands.add_parser("fleet", help="simulate N robots in this process")
@@ -103,12 +106,22 @@ def parser() -> argparse.ArgumentParser:
     fleet.add_argument("--demo", action="store_true",
                        help="unattended (make run): wait up to a minute for registry-api, and "
                             "when the fleet cannot start, say why and idle instead of exiting")
+    transport(fleet)
     return top
 
 
+def transport(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--transport", choices=("http", "mqtt"), default="http",
+                         help="how heartbeats travel: http (POST to robot-server, the "
+                              "default) or mqtt (published to MQTT_URL's broker); sessions "
+                              "and commands use HTTP either way")
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "transport", "http") == "mqtt":
+        broker_of(settings)  # NoBroker before any prompt or registration
     if args.command == "run":
-        return run(args.robot_id, settings)
+        return run(args.robot_id, settings, transport=args.transport)
     if args.command == "module":
         return module_loop(args.module_id, settings)
     if args.command == "fleet":
@@ -135,13 +148,13 @@ def fleet_command(args: argparse.Namespace, settings: Settings) -> int:
     state = settings.var_dir / f"fleet-{args.prefix}.json"
     if not args.demo:
         return asyncio.run(run_fleet(register(admin_registry(settings), names, password, state),
-                                     password, settings))
+                                     password, settings, args.transport))
     try:
         ids = register_when_up(lambda: register(admin_registry(settings), names, password, state))
     except (RegistryUnreachable, NoCredentials, RegistryError) as error:
         print(f"robot-client: the demo fleet stays off: {error}", file=sys.stderr)
         return idle()
-    return asyncio.run(run_fleet(ids, password, settings))
+    return asyncio.run(run_fleet(ids, password, settings, args.transport))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,6 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     except (RegistryUnreachable, NoCredentials) as error:
         print(f"robot-client: {error}", file=sys.stderr)
         status = 1
+    except NoBroker as error:
+        print(f"robot-client: {error}", file=sys.stderr)
+        status = 2
     except RegistryError as error:
         print(f"robot-client: registry-api refused ({error.status}): {error}", file=sys.stderr)
         status = 1

@@ -2,7 +2,8 @@
 
 A robot opens a session (waiting out 429/503 Retry-After, backing off while robot-server is
 away), then runs two loops until it is stopped: heartbeats every HEARTBEAT_INTERVAL_S with a
-new telemetry point each, and the command long poll (acknowledge, execute, report). Being
+new telemetry point each (POSTed, or published over MQTT with ``--transport mqtt``), and the
+command long poll (acknowledge, execute, report). Being
 asyncio, one process holds thousands of robots, each mostly waiting on a socket.
 """
 
@@ -19,6 +20,7 @@ import aiohttp
 from mission_control.settings import Settings
 from mission_control.timeutil import isoformat, utcnow
 
+from .mqtt_publisher import Publisher
 from .server import (
     CALL_TIMEOUT_S, Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable,
 )
@@ -45,8 +47,11 @@ class RobotEngine:
     def __init__(self, robot_id: str, password: str, http: aiohttp.ClientSession,
                  settings: Settings, *, stats: Stats | None = None,
                  rng: random.Random | None = None,
-                 opening: asyncio.Semaphore | None = None) -> None:
+                 opening: asyncio.Semaphore | None = None,
+                 publisher: Publisher | None = None) -> None:
         self.robot_id = robot_id
+        # --transport mqtt: heartbeats go to the broker; the session and commands stay HTTP.
+        self.publisher = publisher
         self.password = password
         self.settings = settings
         self.stats = stats or Stats()
@@ -183,7 +188,7 @@ class RobotEngine:
             if tick >= next_try:
                 token = self.server.token
                 try:
-                    await self.server.heartbeat(self.robot.heartbeat(self.buffer.newest()))
+                    await self._send_heartbeat(self.robot.heartbeat(self.buffer.newest()))
                 except SessionLost:
                     await self.reopen(token, stop)
                     continue
@@ -212,6 +217,12 @@ class RobotEngine:
                     failing = False
                     backoff.reset()
             await pause(stop, tick + interval - loop.time())
+
+    async def _send_heartbeat(self, body: dict[str, Any]) -> None:
+        if self.publisher is not None:
+            self.publisher.heartbeat(self.robot_id, body)
+        else:
+            await self.server.heartbeat(body)
 
     async def _read_profile_quietly(self) -> None:
         try:

@@ -26,6 +26,7 @@ from mission_control.keys import stored_or_new
 from mission_control.settings import Settings
 
 from .engine import RobotEngine, Stats
+from .mqtt_publisher import Publisher, broker_of
 from .registry import Registry, RegistryUnreachable
 from .run import stop_on_signals
 from .server import WrongPassword
@@ -143,9 +144,35 @@ async def _one(engine: RobotEngine, delay: float, stop: asyncio.Event) -> None:
         log.error("robot %s: %s; it stays offline", engine.robot_id, refused)
 
 
-async def run_fleet(robot_ids: list[str], password: str, settings: Settings) -> int:
+def fleet_publishers(robot_ids: list[str], password: str, settings: Settings) -> list[Publisher]:
+    """``--transport mqtt``: one broker connection for the whole fleet when MQTT_URL names a
+    user (a gateway the ACL lets publish for every robot), else one per robot, signed in with
+    its id and the fleet's password."""
+    broker = broker_of(settings)
+    if broker.username:
+        return [Publisher(broker, "robot-client-fleet")] * len(robot_ids)
+    return [Publisher(broker.with_credentials(robot_id, password), f"robot-{robot_id}")
+            for robot_id in robot_ids]
+
+
+async def run_fleet(robot_ids: list[str], password: str, settings: Settings,
+                    transport: str = "http") -> int:
     """Run the robots until Ctrl-C. Their own lines (sessions, retries) are left out below
     ERROR unless LOG_LEVEL=DEBUG: thousands of robots would bury the summary."""
+    publishers = fleet_publishers(robot_ids, password, settings) if transport == "mqtt" \
+        else [None] * len(robot_ids)
+    connections = list({id(p): p for p in publishers if p is not None}.values())
+    for publisher in connections:
+        publisher.start()
+    try:
+        return await _run_fleet(robot_ids, password, settings, publishers)
+    finally:
+        for publisher in connections:
+            await asyncio.to_thread(publisher.stop)
+
+
+async def _run_fleet(robot_ids: list[str], password: str, settings: Settings,
+                     publishers: list[Publisher | None]) -> int:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("robot_client.engine").setLevel(logging.ERROR)
     stop = asyncio.Event()
@@ -156,8 +183,9 @@ async def run_fleet(robot_ids: list[str], password: str, settings: Settings) -> 
     connector = aiohttp.TCPConnector(limit=0)  # every robot holds a long poll open
     async with aiohttp.ClientSession(connector=connector) as http:
         engines = [RobotEngine(robot_id, password, http, settings, stats=stats,
-                               rng=random.Random(rng.random()), opening=opening)
-                   for robot_id in robot_ids]
+                               rng=random.Random(rng.random()), opening=opening,
+                               publisher=publisher)
+                   for robot_id, publisher in zip(robot_ids, publishers)]
         reporter = asyncio.create_task(_report(stats, len(engines), stop))
         await asyncio.gather(*(_one(engine, rng.uniform(0, settings.heartbeat_interval_s),
                                     stop) for engine in engines))

@@ -12,6 +12,7 @@ from mission_control.settings import Settings
 
 from .engine import RobotEngine
 from .listener import ModuleListener
+from .mqtt_publisher import Publisher, broker_of
 from .server import WrongPassword
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,31 @@ def stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(signum, stop.set)
 
 
-async def run_robot(robot_id: str, password: str, settings: Settings) -> int:
+async def run_robot(robot_id: str, password: str, settings: Settings,
+                    transport: str = "http") -> int:
     """Run the robot until stopped; the exit status (1: the password was refused or the
-    robot's address cannot be listened on)."""
+    robot's address cannot be listened on). ``transport`` "mqtt": heartbeats go to the
+    broker of MQTT_URL, signed in as the robot (its id and password) unless the URL names a
+    user."""
     stop = asyncio.Event()
     stop_on_signals(stop)
+    publisher = None
+    if transport == "mqtt":
+        publisher = Publisher(broker_of(settings).with_credentials(robot_id, password),
+                              f"robot-{robot_id}")
+        publisher.start()
+    try:
+        return await _run(robot_id, password, settings, stop, publisher)
+    finally:
+        if publisher is not None:
+            await asyncio.to_thread(publisher.stop)
+
+
+async def _run(robot_id: str, password: str, settings: Settings, stop: asyncio.Event,
+               publisher: Publisher | None) -> int:
     host = port = None
     async with aiohttp.ClientSession() as http:
-        engine = RobotEngine(robot_id, password, http, settings)
+        engine = RobotEngine(robot_id, password, http, settings, publisher=publisher)
         listener = ModuleListener([engine], settings.max_body_bytes)
         try:
             if not await engine.open_session(stop):

@@ -43,10 +43,11 @@ class _Transcript(list):
         return "".join(self)
 
 
-def start_robot(system, robot_id: str, log_path: Path, **env: str) -> subprocess.Popen:
-    """``robot-client run`` in the background, its log in ``log_path``."""
+def start_robot(system, robot_id: str, log_path: Path, *options: str,
+                **env: str) -> subprocess.Popen:
+    """``robot-client run`` (with ``options``) in the background, its log in ``log_path``."""
     with open(log_path, "ab") as log:
-        return subprocess.Popen([str(BIN / "robot-client"), "run", robot_id],
+        return subprocess.Popen([str(BIN / "robot-client"), "run", robot_id, *options],
                                 env=client_env(system, **{"robot_password": PASSWORD, **env}),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)

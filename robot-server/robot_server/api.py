@@ -24,7 +24,7 @@ from mission_control.timeutil import isoformat, utcnow
 from mission_control.web import ApiError, error_response, parse_body, retry_later
 
 from . import presence, sessions
-from .heartbeats import Beat
+from .heartbeats import beat_of
 from .schemas import Heartbeat, SessionRequest
 
 bp = Blueprint("robots", __name__)
@@ -133,10 +133,7 @@ def heartbeat(robot_id: str):
     module_ids = [m.module_id for m in body.modules]
     current_app.extensions["module_owners"].check(parsed, module_ids)
     at = utcnow()
-    telemetry = body.telemetry.model_dump(exclude_none=True) if body.telemetry else None
-    current_app.extensions["heartbeat_writer"].submit(Beat(
-        parsed, session_id, body.status, at, {m.module_id: m.status for m in body.modules},
-        telemetry))
+    current_app.extensions["heartbeat_writer"].submit(beat_of(parsed, session_id, at, body))
     HEARTBEATS.inc()
     answer: dict[str, Any] = {
         "connection": "online", "last_online": isoformat(at),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mission_control import metrics
+from mission_control import metrics, mqtt
 from mission_control.db import Database
 from mission_control.settings import Settings, get_settings
 from mission_control.uplink_routes import uplink_blueprint
@@ -13,6 +13,8 @@ from mission_control.web import service_app
 from . import api, commands_api, delivery, green, presence, profile
 from .openapi import openapi_document
 from .heartbeats import HeartbeatWriter, ModuleOwners
+from .mqtt_ingest import Ingest
+from .mqtt_subscriber import Subscriber
 from .queue import CommandQueue
 from .sweeper import Sweeper
 from .wakeup import Listener, Waiters
@@ -24,7 +26,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     The offline sweeper, the heartbeat writer and, on PostgreSQL, the LISTEN loop that wakes
     long polls run under mc-serve (gunicorn) from each worker's start to its exit
     (``background_tasks``); tests drive ``app.extensions["sweeper"].run_once()`` themselves,
-    and without a running writer each heartbeat is written in its request.
+    and without a running writer each heartbeat is written in its request. With MQTT_URL set,
+    the MQTT subscriber is one more background task (tests feed messages to
+    ``app.extensions["mqtt_ingest"]``).
     """
     green.cooperate()  # under gunicorn's gevent worker: database waits and hashes yield
     settings = settings or get_settings()
@@ -43,6 +47,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.extensions["uplink"] = CommandQueue(database, settings.command_ttl_s,
                                             on_stored=waiters.wake)
     app.extensions["background_tasks"] = [writer, sweeper, waiters]
+    if settings.mqtt_url is not None:
+        ingest = Ingest(database, writer, app.extensions["module_owners"])
+        app.extensions["mqtt_ingest"] = ingest
+        app.extensions["background_tasks"].append(Subscriber(
+            mqtt.parse_url(settings.mqtt_url), settings.mqtt_share_group,
+            ingest))
     if database.is_postgresql:
         listener = Listener(database, waiters)
         app.extensions["listener"] = listener

@@ -27,6 +27,7 @@ from mission_control.registry_models import Module
 from mission_control.web import invalid
 
 from . import presence
+from .schemas import Heartbeat, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +37,31 @@ OWNERS_MAX = 100_000
 
 @dataclass
 class Beat:
-    """The latest heartbeat of one robot (several of one period merged: the newest wins)."""
+    """The latest heartbeat of one robot (several of one period merged: the newest wins).
+    ``status`` None: a telemetry message alone (MQTT), which keeps the robot's status."""
 
     robot_id: uuid.UUID
     session_id: int
-    status: str
+    status: str | None
     at: datetime
     modules: dict[uuid.UUID, str] = field(default_factory=dict)
     telemetry: dict[str, Any] | None = None
 
     def merge(self, newer: Beat) -> Beat:
-        return Beat(newer.robot_id, newer.session_id, newer.status, newer.at,
+        return Beat(newer.robot_id, newer.session_id, newer.status or self.status, newer.at,
                     {**self.modules, **newer.modules},
                     newer.telemetry if newer.telemetry is not None else self.telemetry)
+
+
+def beat_of(robot_id: uuid.UUID, session_id: int, at: datetime,
+            body: Heartbeat | Telemetry) -> Beat:
+    """What a heartbeat body (HTTP, or MQTT's status topic) or a telemetry point alone
+    (MQTT's telemetry topic) records."""
+    if isinstance(body, Telemetry):
+        return Beat(robot_id, session_id, None, at, {}, body.model_dump(exclude_none=True))
+    telemetry = body.telemetry.model_dump(exclude_none=True) if body.telemetry else None
+    return Beat(robot_id, session_id, body.status, at,
+                {m.module_id: m.status for m in body.modules}, telemetry)
 
 
 class ModuleOwners:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, false, func, or_, select, text, true, update
+from sqlalchemy import String, bindparam, false, func, or_, select, text, true, update
 
 from mission_control import alerts, telemetry
 from mission_control.db import Database, is_postgresql
@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 
 def record(database: Database, beats: list[Beat]) -> None:
     """Write heartbeats (each robot's newest of a period) in one transaction: robot and module
-    statuses and last_online, the session's latest telemetry and its points (the telemetry
-    store, mission_control.telemetry), online with a connect event
-    for each robot that was offline. A heartbeat older than what a robot's row holds (two
-    processes flushing out of order) leaves that row alone."""
+    statuses (a beat without a status keeps the robot's) and last_online, the session's
+    latest telemetry and its points (the telemetry store, mission_control.telemetry), online
+    with a connect event for each robot that was offline. A heartbeat older than what a
+    robot's row holds (two processes flushing out of order) leaves that row alone."""
     if not beats:
         return
     stored = 0
@@ -57,7 +57,8 @@ def record(database: Database, beats: list[Beat]) -> None:
             update(robots).where(robots.c.id == bindparam("b_robot"),
                                  or_(robots.c.last_online.is_(None),
                                      robots.c.last_online < bindparam("b_at")))
-            .values(status=bindparam("b_status"), last_online=bindparam("b_at")),
+            .values(status=func.coalesce(bindparam("b_status", type_=String), robots.c.status),
+                    last_online=bindparam("b_at")),
             [{"b_robot": b.robot_id, "b_at": b.at, "b_status": b.status} for b in beats])
         module_rows = [{"b_module": module_id, "b_robot": b.robot_id, "b_status": status,
                         "b_at": b.at} for b in beats for module_id, status in b.modules.items()]

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 OVERRIDE_FILE = ROOT / "docker-compose.override.yml"
 MAKE_ENV = ROOT / "deploy" / "make_env.py"
+MAKE_MOSQUITTO = ROOT / "deploy" / "make_mosquitto.py"
 
 DOCKER_COMPOSE = "Debian's docker-compose package; .ci/run installs it"
 PROMTOOL = "Debian's prometheus package; .ci/run installs it"

@@ -53,7 +53,8 @@ def test_secrets_an_older_env_file_lacks_are_appended_and_its_values_kept(tmp_pa
     path = tmp_path / ".env"
     path.write_text("# mine\nADMIN_PASSWORD=chosen-by-me-long-enough\nexport UPLINK_KEY=k1\nEXTRA=1")
     written = make_env().ensure_env(path)
-    assert written == ["POSTGRES_PASSWORD", "SECRET_KEY", "GRAFANA_ADMIN_PASSWORD", "TELEMETRY_TOKEN"]
+    assert written == ["POSTGRES_PASSWORD", "SECRET_KEY", "GRAFANA_ADMIN_PASSWORD", "TELEMETRY_TOKEN",
+                       "MQTT_SERVER_PASSWORD", "MQTT_FLEET_PASSWORD"]
     text = path.read_text()
     assert text.startswith("# mine\nADMIN_PASSWORD=chosen-by-me-long-enough\nexport UPLINK_KEY=k1\nEXTRA=1\n")
     values = read_env(path)

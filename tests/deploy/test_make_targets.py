@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from .files import COMPOSE_FILE, MAKE_ENV, OVERRIDE_FILE, ROOT
+from .files import COMPOSE_FILE, MAKE_ENV, MAKE_MOSQUITTO, OVERRIDE_FILE, ROOT
 
 # Records each call (arguments, and the delays it was given) and fails `run` on request.
 STAND_IN = """#!/bin/sh
@@ -26,7 +26,9 @@ def checkout(tmp_path):
         pytest.skip("make is not installed")
     root = tmp_path / "repo"
     (root / "deploy").mkdir(parents=True)
-    for path in (ROOT / "Makefile", COMPOSE_FILE, OVERRIDE_FILE, MAKE_ENV):
+    (root / "core" / "mission_control").mkdir(parents=True)
+    for path in (ROOT / "Makefile", COMPOSE_FILE, OVERRIDE_FILE, MAKE_ENV, MAKE_MOSQUITTO,
+                 ROOT / "core" / "mission_control" / "broker_files.py"):
         shutil.copy(path, root / path.relative_to(ROOT))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

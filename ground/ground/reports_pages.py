@@ -22,6 +22,8 @@ from mission_control.web import ApiError, invalid, parse_query
 from . import reports
 from .forms import target_names
 from .schemas import ReportRange
+from .telemetry_csv import csv_download
+from .telemetry_pages import source_choices
 
 bp = Blueprint("reports", __name__)
 api_bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
@@ -66,10 +68,23 @@ def telecommands_csv():
 
 @bp.get("/reports")
 def page():
-    """The reports on offer: the history of a range as CSV, and the daily summary."""
+    """The reports on offer: the history of a range as CSV, a source's telemetry as CSV, and
+    the daily summary."""
+    return _page({}, {}, 200)
+
+
+def _page(form: dict[str, str], errors: dict[str, str], status: int,
+          telemetry_errors: dict[str, str] | None = None, date_value: str | None = None):
     until = utcnow().replace(microsecond=0)
-    return render_template("reports.html", form={"since": _stamp(until - timedelta(days=1)),
-                                                 "until": _stamp(until)}, errors={})
+    defaults = {"since": _stamp(until - timedelta(days=1)), "until": _stamp(until)}
+    with database().transaction() as session:
+        sources = source_choices(session)
+    return render_template("reports.html", form={**defaults, **({} if telemetry_errors else form)},
+                           errors=errors,
+                           sources=sources, telemetry_errors=telemetry_errors or {},
+                           telemetry_form={**defaults, "source": "", "parameter": "",
+                                           **(form if telemetry_errors else {})},
+                           date_value=date_value), status
 
 
 @bp.get("/reports/telecommands.csv")
@@ -78,10 +93,28 @@ def page_csv():
     try:
         return _csv(*_range())
     except ApiError as error:
-        fields = error.extra.get("fields") or [{"field": "form", "message": error.message}]
         form = {key: request.args.get(key, "")[:100] for key in ("since", "until")}
-        return render_template("reports.html", form=form,
-                               errors={f["field"]: f["message"] for f in fields}), error.status
+        return _page(form, _field_errors(error, form), error.status)
+
+
+@bp.get("/reports/telemetry.csv")
+def page_telemetry_csv():
+    """A source's telemetry as CSV for the page's form (the rows of GET /api/telemetry.csv);
+    a refusal is shown on the page, beside the form."""
+    try:
+        return csv_download()
+    except ApiError as error:
+        form = {key: request.args.get(key, "")[:100]
+                for key in ("source", "parameter", "since", "until")}
+        return _page(form, {}, error.status, telemetry_errors=_field_errors(error, form))
+
+
+def _field_errors(error: ApiError, form: dict[str, str]) -> dict[str, str]:
+    """Each refused field's message by field; the rest (the window as a whole, too many
+    points) under ``form``."""
+    fields = error.extra.get("fields") or [{"field": "form", "message": error.message}]
+    return {(name if (name := str(f["field"])) in form else "form"): f["message"]
+            for f in fields}
 
 
 @bp.get("/reports/daily")
@@ -93,8 +126,7 @@ def daily():
     if raw is not None:
         day, problem = _day(raw, today)
     if problem:
-        return render_template("reports.html", form={}, errors={"date": problem},
-                               date_value=raw[:20]), 422
+        return _page({}, {"date": problem}, 422, date_value=raw[:20])
     return render_template("daily.html", summary=_summary(day))
 
 

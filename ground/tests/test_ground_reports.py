@@ -258,3 +258,30 @@ def test_a_bad_day_is_a_422_page_saying_why(client, raw, message):
 def test_the_first_day_of_the_calendar_has_no_previous_day(client):
     response = client.get("/reports/daily?date=0001-01-01")
     assert response.status_code == 200 and 'id="previous-day"' not in response.text
+
+
+def test_the_reports_page_downloads_a_sources_telemetry_and_shows_refusals_beside_the_form(
+        client):
+    now = utcnow().replace(microsecond=0)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"points": [{"source": "spacecraft", "parameter": "temperature", "value": 20.5,
+                        "unit": "degC", "time": (now - timedelta(minutes=5)).isoformat()},
+                       {"source": "spacecraft", "parameter": "battery", "value": 80,
+                        "time": (now - timedelta(minutes=4)).isoformat()}]}
+    assert client.post("/api/telemetry", json=body).status_code == 201
+    page = client.get("/reports").text
+    assert 'id="telemetry-csv-form"' in page and '<option value="spacecraft"' in page
+
+    since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    answer = client.get(f"/reports/telemetry.csv?source=spacecraft&parameter=&since={since}"
+                        f"&until={stamp}")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
+    assert [(r[2], r[3]) for r in rows[1:]] == [("temperature", "20.5"), ("battery", "80.0")]
+
+    refused = client.get(f"/reports/telemetry.csv?source=spacecraft&since={stamp}&until={since}")
+    assert refused.status_code == 422 and refused.mimetype == "text/html"
+    form = refused.text.split('id="telemetry-csv-form"')[1].split("</form>")[0]
+    assert 'id="telemetry-csv-error"' in refused.text and "since must be before until" in \
+        refused.text.split('id="telemetry-csv-title"')[1].split('id="telemetry-csv-form"')[0]
+    assert 'value="' + stamp + '"' in form  # what was asked for stays in the form

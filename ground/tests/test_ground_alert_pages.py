@@ -100,7 +100,7 @@ def test_tabs_and_severity_filter_the_list(client, database, three):
         [(three["warning"], "warning", "resolved")]
     html = client.get("/alerts?state=acknowledged").text
     assert rows(html) == [] and 'id="alerts-empty"' in html
-    assert 'id="tab-acknowledged" class="alert-tab" aria-current="page"' in html
+    assert 'id="tab-acknowledged" class="alert-tab" aria-current="true"' in html
 
 
 @pytest.mark.parametrize("query", ["state=closed", "severity=loud", "state=%00", "state=" + "x" * 5000,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-    field_validator, model_validator,
+    model_validator,
 )
 
 from .openapi import PLAIN_TEXT_PATTERN
@@ -164,15 +164,9 @@ class CsvQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: Name
-    parameter: Name | None = Field(None, description="missing or empty: every parameter of "
-                                                     "the source")
+    parameter: Name | None = Field(None, description="missing: every parameter of the source")
     since: Time | None = Field(None, description="default: until minus 24 hours")
     until: Time | None = Field(None, description="default: now")
-
-    @field_validator("parameter", mode="before")
-    @classmethod
-    def _empty_is_all(cls, value: Any) -> Any:
-        return None if value == "" else value  # a form's empty field
 
     @model_validator(mode="after")
     def _window(self) -> CsvQuery:

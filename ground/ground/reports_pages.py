@@ -13,7 +13,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from mission_control import alerts as mc_alerts
 from mission_control.timeutil import utcnow
@@ -100,7 +100,11 @@ def page_csv():
 @bp.get("/reports/telemetry.csv")
 def page_telemetry_csv():
     """A source's telemetry as CSV for the page's form (the rows of GET /api/telemetry.csv);
-    a refusal is shown on the page, beside the form."""
+    a refusal is shown on the page, beside the form. The form's empty parameter means all:
+    the same address without it."""
+    if request.args.get("parameter") == "":
+        return redirect(url_for("reports.page_telemetry_csv",
+                                **{k: v for k, v in request.args.items() if k != "parameter"}))
     try:
         return csv_download()
     except ApiError as error:

@@ -86,6 +86,16 @@ def test_a_robot_publishing_over_mqtt_shows_up_in_the_registry_and_the_fleet_vie
         assert _mqtt_messages(system, kind="status", outcome="ingested") >= 1
         heartbeats = requests.get(f"{system.robot_server_url}/metrics", timeout=10).text
         assert figure(heartbeats, "mc_robot_heartbeats_total") == 0  # none came over HTTP
+
+        def battery_series() -> list | None:  # the telemetry store, read through ground's API
+            answer = requests.get(f"{system.ground_url}/api/telemetry", timeout=10,
+                                  headers=system.headers("viewer"),
+                                  params={"source": robot["id"], "parameter": "battery"})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["points"] or None
+
+        points = wait_for(battery_series, timeout=10, message="the robot's battery stored")
+        assert all(0 <= p["value"] <= 100 for p in points)
     finally:
         assert interrupt(process) == 0, (tmp_path / "robot.log").read_text()
     assert not _online(system, robot["id"])  # Ctrl-C closed the session: offline at once

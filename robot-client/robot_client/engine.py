@@ -57,7 +57,10 @@ class RobotEngine:
         self.stats = stats or Stats()
         self.rng = rng or random.Random()
         self.server = RobotServer(http, settings.robot_server_url, robot_id)
-        self.robot = SimulatedRobot(rng=self.rng)
+        # Somewhere on the floor near the origin (a fleet's robots do not all stand on one spot).
+        self.robot = SimulatedRobot(rng=self.rng, position={
+            "x": round(self.rng.uniform(0.0, 10.0), 1), "y": round(self.rng.uniform(-3.0, 5.0), 1),
+            "z": 0.0})
         self.buffer = TelemetryBuffer(settings.telemetry_buffer_points)
         self.profile: dict[str, Any] = {}
         self._session_lock = asyncio.Lock()

@@ -11,7 +11,9 @@ Three measurements, each against the real services started by the end-to-end har
 5. the robot fleet: N robots heartbeating with pending long polls against one robot-server,
    command delivery latency, sessions opened per second (bench/fleet.py);
 6. telemetry: points ingested per second over HTTP in batches, and the 24-hour chart query
-   over a million points (bench/telemetry.py).
+   over a million points (bench/telemetry.py);
+7. mqtt: robots' telemetry over MQTT (the machine's Mosquitto) into the telemetry store, points
+   stored per second (bench/mqtt_ingest.py).
 
 Run from the repository root: ``python -m bench.run [options]`` (``make bench``).
 
@@ -39,7 +41,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from bench import fleet, registry, telemetry
+from bench import fleet, mqtt_ingest, registry, telemetry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
 from bench.pipeline import phase_pickup, phase_throughput
 from bench.post import phase_post
@@ -108,6 +110,8 @@ def table(report: dict) -> tuple[list[tuple], bool]:
         bad |= fleet.table_rows(report["phases"]["fleet"], row)
     if report["phases"].get("telemetry"):
         bad |= telemetry.table_rows(report["phases"]["telemetry"], row)
+    if report["phases"].get("mqtt"):
+        bad |= mqtt_ingest.table_rows(report["phases"]["mqtt"], row)
     return rows, bad
 
 
@@ -168,9 +172,10 @@ def print_report(report: dict, rows: list[tuple]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", default="pickup,throughput,post,registry,fleet,telemetry",
+    parser.add_argument("--phases",
+                        default="pickup,throughput,post,registry,fleet,telemetry,mqtt",
                         help="comma-separated subset of pickup,throughput,post,registry,fleet,"
-                             "telemetry")
+                             "telemetry,mqtt")
     parser.add_argument("--pickup-count", type=int, default=200)
     parser.add_argument("--pickup-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--throughput-count", type=int, default=5000)
@@ -191,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     registry.add_arguments(parser)
     fleet.add_arguments(parser)
     telemetry.add_arguments(parser)
+    mqtt_ingest.add_arguments(parser)
     options = parser.parse_args(argv)
     phases = [p.strip() for p in options.phases.split(",") if p.strip()]
 
@@ -239,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                   credentials)
                 elif name == "telemetry":
                     report["phases"]["telemetry"] = telemetry.phase_telemetry(
+                        db, phase_logs, options, credentials)
+                elif name == "mqtt":
+                    report["phases"]["mqtt"] = mqtt_ingest.phase_mqtt(
                         db, phase_logs, options, credentials)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")

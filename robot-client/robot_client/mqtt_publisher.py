@@ -63,8 +63,13 @@ class Publisher:
         self.client.connect_async(self.broker.host, self.broker.port, KEEPALIVE_S)
         self.client.loop_start()
 
+    def wait_connected(self, timeout: float) -> bool:
+        """Whether the broker took the connection within ``timeout`` seconds."""
+        return self._up.wait(timeout)
+
     def stop(self) -> None:
         """Send what is queued, then disconnect (blocks for a moment: call it off the loop)."""
+        self._up.clear()  # a disconnection asked for: nothing lost to report
         self.client.disconnect()
         self.client.loop_stop()
 

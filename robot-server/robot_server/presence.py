@@ -46,7 +46,10 @@ def record(database: Database, beats: list[Beat]) -> None:
         # bring the robot back online.
         open_ids = set(session.scalars(select(RobotSession.id).where(
             RobotSession.id.in_({b.session_id for b in beats}), RobotSession.closed_at.is_(None))))
-        beats = [b for b in beats if b.session_id in open_ids]
+        # Rows are locked in one order everywhere (robots by id, then their sessions, then
+        # alerts), so two flushes, a flush and a close, or a flush and the sweeper never
+        # wait for each other in a circle (PostgreSQL would end one as a deadlock).
+        beats = sorted((b for b in beats if b.session_id in open_ids), key=lambda b: b.robot_id)
         if not beats:
             return
         went_online = list(session.scalars(
@@ -107,13 +110,14 @@ def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> N
     was online)."""
     now = utcnow()
     with database.transaction() as session:
+        # The robot's row before its session's, as the heartbeat writer locks them (record).
+        went_offline = session.execute(
+            update(Robot).where(Robot.id == robot_id, Robot.online == true())
+            .values(online=False)).rowcount == 1
         session.execute(update(RobotSession).where(RobotSession.id == session_id)
                         .values(closed_at=now))
         if is_postgresql(session.connection()):  # other processes forget it (wakeup.Listener)
             session.execute(select(func.pg_notify(SESSIONS_CHANNEL, str(session_id))))
-        went_offline = session.execute(
-            update(Robot).where(Robot.id == robot_id, Robot.online == true())
-            .values(online=False)).rowcount == 1
         if went_offline:
             session.add(RobotConnectionEvent(robot_id=robot_id, event="disconnect", at=now))
             alerts.robots_offline(session, [robot_id], "disconnect", now)

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import lifecycle
@@ -118,9 +118,7 @@ def advance(session: Session, *, actor: str, limit: int = ADVANCE_LIMIT) -> list
 
     Returns one line per change, for the worker's log.
     """
-    stacks = session.scalars(
-        select(Stack).where(Stack.status == RUNNING).order_by(Stack.updated_at)
-        .limit(limit).with_for_update(skip_locked=True)).all()
+    stacks = _due(session, limit)
     if not stacks:
         return []
     steps = views(session, [stack.id for stack in stacks])
@@ -131,6 +129,31 @@ def advance(session: Session, *, actor: str, limit: int = ADVANCE_LIMIT) -> list
         if change:
             changes.append(f"stack {stack.id}: {change}")
     return changes
+
+
+def _due(session: Session, limit: int) -> list[Stack]:
+    """Lock the RUNNING stacks that may need a change: those whose last sent step reached its
+    stage (the next step is due, or the stack may be complete), and those that stop on failure
+    with a failed step. A stack waiting for its current step is not even looked at, so however
+    many wait, those due are never crowded out by them."""
+    running = Stack.status == RUNNING
+    last = (select(StackStep.stack_id, func.max(StackStep.position).label("position"))
+            .join(Stack, Stack.id == StackStep.stack_id)
+            .where(running, StackStep.state == SENT).group_by(StackStep.stack_id).subquery())
+    reached = or_(Telecommand.status.in_(REACHED["EXECUTED"]),
+                  and_(StackStep.wait_for == "ACKNOWLEDGED",
+                       Telecommand.status == Status.ACKNOWLEDGED.value))
+    moved = (select(last.c.stack_id)
+             .join(StackStep, and_(StackStep.stack_id == last.c.stack_id,
+                                   StackStep.position == last.c.position))
+             .join(Telecommand, Telecommand.id == StackStep.telecommand_id).where(reached))
+    failed = (select(StackStep.stack_id).join(Stack, Stack.id == StackStep.stack_id)
+              .join(Telecommand, Telecommand.id == StackStep.telecommand_id)
+              .where(running, Stack.on_failure == "stop", StackStep.state == SENT,
+                     Telecommand.status.in_(UNSUCCESSFUL)))
+    return list(session.scalars(
+        select(Stack).where(running, or_(Stack.id.in_(moved), Stack.id.in_(failed)))
+        .order_by(Stack.updated_at).limit(limit).with_for_update(skip_locked=True)))
 
 
 def _advance_one(session: Session, stack: Stack, steps: list[StepView], now: datetime,

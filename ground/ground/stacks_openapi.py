@@ -9,7 +9,9 @@ from mission_control.openapi import (
     REFERENCES, error, errors, json_content, json_response, query_parameters, ref, schema_of,
 )
 
-from .stack_schemas import NewStack, NewStackStep, Progress, StackOut, StackPage, StackQuery, StackStepOut
+from .stack_schemas import (
+    NewStack, NewStackStep, Progress, StackOut, StackPage, StackQuery, StackStepOut,
+)
 
 MODELS = (Progress, StackOut, StackPage, StackStepOut)
 ROLES = {("post", "/api/stacks"): "operator",

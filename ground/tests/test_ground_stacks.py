@@ -241,3 +241,13 @@ def test_the_page_lists_stacks_live_and_cancels_them(client, database):
     assert response.status_code == 303
     assert show(client, stack["id"])["status"] == "CANCELLED"
     assert client.get(f"/ui/stacks?since={version}").status_code == 200
+
+
+def test_stacks_waiting_for_their_step_do_not_crowd_out_those_due(client, database):
+    waiting = [create(client, step()) for _ in range(3)]
+    due = create(client, step(), step())
+    move(database, due["steps"][0]["telecommand_id"], *PATH, Status.EXECUTED)
+    with database.transaction() as session:
+        assert len(stacks.advance(session, actor="test-worker", limit=1)) == 1
+    assert show(client, due["id"])["steps"][1]["status"] == "READY"
+    assert all(show(client, s["id"])["progress"]["done"] == 0 for s in waiting)

@@ -29,6 +29,7 @@ from mission_control.models import (
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )
+from mission_control.stack_models import Stack, StackStep
 from mission_control.robot_models import (
     Lease, RobotCommand, RobotConnectionEvent, RobotSession,
 )
@@ -99,8 +100,10 @@ def reset_database(database: Database) -> None:
     with database.transaction() as session:
         for alert_table in (Alert, Limit, LimitCount):
             session.execute(delete(alert_table))
+        session.execute(delete(StackStep))
         session.execute(delete(TelecommandHistory))
         session.execute(delete(Telecommand))
+        session.execute(delete(Stack))
         session.execute(delete(UplinkedCommand))
         session.execute(delete(Worker))
         session.execute(delete(Target).where(Target.id != SPACECRAFT_TARGET_ID))

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from mission_control import heartbeat, lifecycle
+from mission_control import heartbeat, lifecycle, stacks
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.status import Status
@@ -118,6 +118,8 @@ class Worker:
                 if beat_due:
                     heartbeat.beat(session, self.worker_id)
                 moved = self._record(session, outcomes)
+                # Stacks see their steps' new stages in this transaction (mission_control.stacks).
+                stacked = stacks.advance(session, actor=self.worker_id)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
                 claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,
@@ -144,6 +146,8 @@ class Worker:
         self.stats.add("claimed", len(claimed))
         for from_status, to_status, reason, command in moved:
             log_transition(command, from_status, to_status, reason, self.worker_id)
+        for change in stacked:
+            log.info("worker %s: %s", self.worker_id, change)
         steps = []
         for command in claimed:
             if command.status is Status.READY:

@@ -88,6 +88,8 @@ class Telecommand(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Command stacks (stack_models.py, docs/stacks.md): the stack this command is a step of.
+    stack_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stacks.id"), default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(

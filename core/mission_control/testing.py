@@ -76,6 +76,26 @@ def gen_command(database: Database, *, status: Status = Status.READY, command_na
     return command_id
 
 
+def gen_stack(database: Database, *, steps: int = 2) -> uuid.UUID:
+    """Insert a RUNNING stack of PING steps on the spacecraft, its first step sent."""
+    from mission_control import stacks
+    from mission_control.stack_models import PENDING, Stack, StackStep
+
+    now = utcnow()
+    with database.transaction() as session:
+        stack = Stack(id=uuid.uuid4(), target_id=SPACECRAFT_TARGET_ID, status="RUNNING",
+                      on_failure="stop", created_by="tester", created_at=now, updated_at=now)
+        session.add(stack)
+        session.flush()
+        rows = [StackStep(stack_id=stack.id, position=n, command_name="PING", args={},
+                          confirm=False, wait_for="EXECUTED", delay_s=0.0, state=PENDING)
+                for n in range(1, steps + 1)]
+        session.add_all(rows)
+        session.flush()
+        stacks.send_step(session, stack, rows[0], now)
+        return stack.id
+
+
 def gen_alert(database: Database, *, source: str = "spacecraft",
               parameter: str = "temperature", value: float = 50.0) -> int:
     """Open a limit alert by evaluating one sample of ``value`` (default: above the

@@ -14,7 +14,8 @@ from mission_control.web import service_app
 
 from . import (
     alerts_api, alerts_pages, api, filters, fleet_pages, map_pages, nav, pages, reports_pages,
-    signin, telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
+    signin, stacks_api, stacks_pages, telecommands, telemetry_api, telemetry_csv, telemetry_pages,
+    users_pages,
 )
 from .openapi import document
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(reports_pages.bp)
     app.register_blueprint(reports_pages.api_bp)
     app.register_blueprint(users_pages.bp)
+    app.register_blueprint(stacks_api.bp)
+    app.register_blueprint(stacks_pages.bp)
     app.register_blueprint(nav.bp)
     protect(app, page_blueprints=nav.PAGE_BLUEPRINTS, page_refusal=pages.refusal)
     database = app.extensions["database"]

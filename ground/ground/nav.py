@@ -29,6 +29,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("commands", "Commands", "pages.index", ("pages",)),
     NavItem("fleet", "Fleet", "fleet.page", ("fleet",)),
+    NavItem("stacks", "Stacks", "stacks_pages.page", ("stacks_pages",)),
     NavItem("telemetry", "Telemetry", "telemetry_pages.page", ("telemetry_pages",)),
     NavItem("alerts", "Alerts", "alerts_pages.page", ("alerts_pages",)),
     NavItem("map", "Map", "map.page", ("map",)),

@@ -35,6 +35,14 @@ def existing_command(client) -> str:
 
 
 @pytest.fixture
+def existing_stack(client) -> str:
+    response = client.post("/api/stacks", json={"target": SPACECRAFT_TARGET_ID, "steps": [
+        {"command_name": "PING", "wait_for": "EXECUTED"}]})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+@pytest.fixture
 def fleet(database) -> None:
     with database.transaction() as session:
         session.add(Target(id="robot-1", kind="robot", name="Robot 1"))
@@ -60,6 +68,28 @@ def _is_uuid(value: object) -> bool:
         return isinstance(value, str) and bool(uuid.UUID(value))
     except ValueError:
         return False
+
+
+def _coherent_stack(case) -> None:
+    """A valid stack's steps must all suit its one target, a rule no schema states: the
+    target becomes robot-1, a module's command names its arm, and a step no robot or module
+    knows (a spacecraft command) becomes a PING."""
+    if not (is_positive(case) and case.path == "/api/stacks" and isinstance(case.body, dict)
+            and isinstance(case.body.get("steps"), list)):
+        return
+    case.body["target"] = "robot-1"
+    for index, step in enumerate(case.body["steps"]):
+        if not isinstance(step, dict):
+            continue
+        name = step.get("command_name")
+        if name in CATALOG["module"] and (step.get("module_id") is not None
+                                          or name not in CATALOG["robot"]):
+            step["module_id"] = "robot-1-arm"
+        elif name in CATALOG["robot"]:
+            step.pop("module_id", None)
+        else:
+            case.body["steps"][index] = {"command_name": "PING",
+                                         "wait_for": step.get("wait_for", "EXECUTED")}
 
 
 ORDER = ("red_low", "yellow_low", "yellow_high", "red_high")
@@ -103,7 +133,7 @@ def _times_of_now(case) -> None:
 @schema.parametrize()
 @fuzz_settings(max_examples=100)
 def test_ground_answers_match_its_openapi_document(case, app, database, existing_command,
-                                                   fleet, fast_hashing):
+                                                   existing_stack, fleet, fast_hashing):
     if is_positive(case) and case.path == "/api/limits" and case.method == "PUT":
         _orderly_limits(case)
     address = _address(case)
@@ -113,6 +143,9 @@ def test_ground_answers_match_its_openapi_document(case, app, database, existing
         case.body["module_id"] = address["module_id"]  # a module's command names its module
     if is_positive(case) and _is_uuid((case.path_parameters or {}).get("command_id")):
         case.path_parameters["command_id"] = existing_command
+    if is_positive(case) and _is_uuid((case.path_parameters or {}).get("stack_id")):
+        case.path_parameters["stack_id"] = existing_stack
+    _coherent_stack(case)
     if is_positive(case):
         _order_the_range(case)
     call_and_validate(case, app, bearer(token_for(database, "fuzz-admin", "admin")))

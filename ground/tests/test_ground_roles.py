@@ -15,7 +15,8 @@ from sqlalchemy import select
 from mission_control.auth import hash_token
 from mission_control.auth_models import ApiToken, User
 from mission_control.testing import (
-    CALLER_ROLES, add_user, assert_error, caller_token, gen_alert, gen_command, token_for,
+    CALLER_ROLES, add_user, assert_error, caller_token, gen_alert, gen_command, gen_stack,
+    token_for,
 )
 
 _names = itertools.count()
@@ -63,6 +64,13 @@ ROUTES = [
     ("GET", "/api/telemetry/latest", "viewer", 200, None, None),
     ("GET", "/api/telemetry.csv", "viewer", 200, None, None),
     ("GET", "/api/reports/telecommands.csv", "viewer", 200, None, None),
+    ("GET", "/api/stacks", "viewer", 200, None, None),
+    ("POST", "/api/stacks", "operator", 201, None,
+     {"target": "spacecraft", "steps": [{"command_name": "PING", "wait_for": "EXECUTED"}]}),
+    ("GET", "/api/stacks/<stack_id>", "viewer", 200,
+     lambda db, _: {"stack_id": gen_stack(db)}, None),
+    ("POST", "/api/stacks/<stack_id>/cancel", "operator", 200,
+     lambda db, _: {"stack_id": gen_stack(db)}, None),
     ("GET", "/api/auth/me", "viewer", 200, None, None),
     ("GET", "/api/auth/tokens", "viewer", 200, None, None),
     ("DELETE", "/api/auth/tokens/<token_id>", "viewer", 204,
@@ -128,7 +136,9 @@ def test_a_refused_write_leaves_nothing_behind(app, database):
 
     for method, path, body in (("POST", "/api/telecommands", {"command_name": "PING"}),
                                ("PUT", f"/api/telecommands/{command_id}/cancel", None),
-                               ("POST", "/api/users", {"username": "x1", "password": "y" * 10})):
+                               ("POST", "/api/users", {"username": "x1", "password": "y" * 10}),
+                               ("POST", "/api/stacks", {"target": "spacecraft", "steps": [
+                                   {"command_name": "PING", "wait_for": "EXECUTED"}]})):
         assert_error(app.test_client().open(path, method=method, json=body,
                                             headers={"Authorization": f"Bearer {viewer}"}), 403)
 

@@ -48,3 +48,77 @@ def test_killed_worker_loses_nothing_and_nothing_runs_twice(database, system_fac
     assert len(executions) == COUNT and set(executions) == {1}
     print(f"at the crash: {active_at_crash} active, {leased_at_crash} leased; "
           f"{receipts - COUNT} re-sends after the restart")
+
+
+STACKS, STEPS = 12, 5
+
+
+def test_killed_worker_mid_stack_loses_no_step_and_runs_none_twice(database, system_factory):
+    from mission_control.stack_models import SENT, SKIPPED, Stack, StackStep
+    from mission_control.models import TelecommandHistory
+    from mission_control.stacks import REACHED
+
+    system = system_factory(max_transmit_delay_s=0, max_stage_delay_s=0.3, lease_s=2,
+                            execution_failure_rate=0.2)
+    with system.session("operator") as http:
+        for n in range(STACKS):
+            steps = [{"command_name": "CAPTURE_IMAGE", "args": {"exposure_ms": n * STEPS + k + 1},
+                      "wait_for": "EXECUTED" if k % 2 else "ACKNOWLEDGED"} for k in range(STEPS)]
+            response = http.post(f"{system.ground_url}/api/stacks", timeout=10, json={
+                "target": "spacecraft", "steps": steps,
+                "on_failure": "continue" if n % 2 else "stop"})
+            assert response.status_code == 201
+    wait_for(lambda: count(database, Telecommand.stack_id.is_not(None)) >= STACKS * 2,
+             timeout=60, interval=0.02, message="stacks under way")
+    system.kill("command-sender")
+    sent_at_crash = count(database, Telecommand.stack_id.is_not(None))
+    assert sent_at_crash < STACKS * STEPS
+
+    system.start("command-sender", instance="command-sender-restarted")
+
+    def running():
+        with database.transaction() as session:
+            return session.scalar(select(func.count()).select_from(Stack)
+                                  .where(Stack.status == "RUNNING"))
+    wait_for(lambda: running() == 0, timeout=180, interval=0.2, message="every stack final")
+
+    with database.transaction() as session:
+        stacks = session.scalars(select(Stack)).all()
+        steps = session.scalars(select(StackStep).order_by(StackStep.position)).all()
+        commands = {c.id: c for c in session.scalars(select(Telecommand))}
+        history = session.scalars(select(TelecommandHistory)
+                                  .order_by(TelecommandHistory.id)).all()
+        executions = dict(session.execute(select(UplinkedCommand.id,
+                                                 UplinkedCommand.executions)).all())
+    reached: dict = {}
+    by_stack: dict = {}
+    for step in steps:
+        by_stack.setdefault(step.stack_id, []).append(step)
+    wait_of = {s.telecommand_id: s.wait_for for s in steps if s.telecommand_id}
+    for entry in history:
+        if entry.telecommand_id in wait_of and entry.to_status in REACHED[
+                wait_of[entry.telecommand_id]]:
+            reached.setdefault(entry.telecommand_id, entry.at)
+    for stack in stacks:
+        mine = by_stack[stack.id]
+        states = [s.state for s in mine]
+        if stack.on_failure == "continue":
+            assert stack.status == "COMPLETED" and states == [SENT] * STEPS
+        else:  # sent up to the first unsuccessful step, skipped after it
+            statuses = [commands[s.telecommand_id].status for s in mine if s.state == SENT]
+            failed = [i for i, status in enumerate(statuses) if status != "EXECUTED"]
+            expected = STEPS if not failed else failed[0] + 1
+            assert len(statuses) >= expected
+            assert stack.status == ("FAILED" if failed else "COMPLETED")
+            assert set(states[len(statuses):]) <= {SKIPPED}
+        for before, after in zip(mine, mine[1:]):
+            if after.state == SENT:  # created only once the previous one reached its stage
+                assert commands[after.telecommand_id].created_at >= reached[before.telecommand_id]
+    assert history_problems(database) == []
+    sent = [s.telecommand_id for s in steps if s.state == SENT]
+    assert len(set(sent)) == len(sent) == len(commands)
+    # Every step's command ran exactly once on the spacecraft (none, if cancelled while READY).
+    assert {cid: executions.get(str(cid), 0) for cid in sent} == {
+        cid: 0 if commands[cid].status == "CANCELLED" else 1 for cid in sent}
+    print(f"at the crash: {sent_at_crash} of {STACKS * STEPS} steps sent; "
+          f"{len(sent)} sent in the end")

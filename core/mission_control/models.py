@@ -88,10 +88,20 @@ class Telecommand(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Time tags (issue 12, point 2; docs/lifecycle.md): not transmitted before not_before;
+    # FAILED "expired" when still READY at expires_at (ix_telecommands_expiry, below the class).
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(
         order_by="TelecommandHistory.id", viewonly=True)
+
+
+# Time tags: the worker's expiry sweep and wake-up read READY commands by expires_at.
+EXPIRING = "status = 'READY' AND expires_at IS NOT NULL"
+Index("ix_telecommands_expiry", Telecommand.expires_at,
+      postgresql_where=text(EXPIRING), sqlite_where=text(EXPIRING))
 
 
 class TelecommandHistory(Base):

@@ -148,6 +148,8 @@ def test_the_form_sends_a_time_tagged_command(client, database):
     with database.transaction() as session:
         command = session.scalar(select(Telecommand))
     assert command.not_before == datetime(2090, 6, 1, 12, 30, tzinfo=UTC)
+    detail = client.get(f"/telecommands/{command.id}").text
+    assert 'id="detail-not-before"' in detail and "2090-06-01 12:30:00" in detail
     refused = client.post("/ui/telecommands", headers=HTMX, data={
         "target": "spacecraft", "command_name": "PING", "not_before": "someday"})
     assert refused.status_code == 422 and 'id="not-before"' in refused.text

@@ -146,3 +146,16 @@ def test_new_passes_reschedule_a_command_that_waits_for_none(
     with running(worker):
         settle(database, timeout=30)
     assert row(database, command_id).status == Status.EXECUTED
+
+
+def test_a_command_cancelled_before_its_expiry_sweep_stays_cancelled(database, make_worker):
+    command_id = gen_command(database)
+    tag(database, command_id, not_before=utcnow() + timedelta(minutes=5),
+        expires_at=utcnow() + timedelta(seconds=0.2))
+    with database.transaction() as session:
+        assert lifecycle.transition(session, command_id, Status.READY, Status.CANCELLED,
+                                    actor="op")
+    time.sleep(0.3)
+    make_worker().run_once()
+    assert row(database, command_id).status == Status.CANCELLED
+    assert [h.to_status for h in history(database, command_id)] == ["READY", "CANCELLED"]

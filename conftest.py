@@ -21,6 +21,7 @@ from mission_control import passwords
 from mission_control.alert_models import Alert, Limit, LimitCount
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
+from mission_control.pass_models import TargetPass
 from mission_control.migrate import upgrade
 from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
@@ -105,6 +106,7 @@ def reset_database(database: Database) -> None:
         session.execute(delete(Telecommand))
         session.execute(delete(Stack))
         session.execute(delete(UplinkedCommand))
+        session.execute(delete(TargetPass))
         session.execute(delete(Worker))
         session.execute(delete(Target).where(Target.id != SPACECRAFT_TARGET_ID))
         session.execute(update(SpacecraftState).values(

@@ -4,8 +4,11 @@ A row tells what happens to it next (docs/lifecycle.md, "How the worker schedule
 
 | status       | lease_owner | next_step_at | what happens next                                  |
 |--------------|-------------|--------------|----------------------------------------------------|
-| READY        | -           | NULL         | ``schedule_new`` draws its transmit time            |
+| READY        | -           | NULL         | (transmit_at NULL) ``schedule_new`` draws its time  |
 | READY        | -           | t            | at t it is claimed, moved to TRANSMITTED and sent   |
+|              |             |              | (its target's passes: or moved to the next pass)    |
+| READY        | -           | NULL         | (transmit_at set) waits for a pass not yet planned; |
+|              |             |              | a PUT of its target's passes reschedules it         |
 | TRANSMITTED  | -           | t            | at t it is sent again (a send failed; backoff)      |
 | ACKNOWLEDGED | -           | t            | at t the target is asked how far it got             |
 | any active   | w           | any          | worker w does the step; after lease_expires_at,    |
@@ -73,33 +76,36 @@ class Claimed:
 
 def schedule_new(session: Session, max_delay_s: float, limit: int,
                  rng: random.Random | None = None) -> int:
-    """Give READY commands that have none a transmit time: now + uniform(0, max_delay_s).
+    """Give READY commands that have none a transmit time: now + uniform(0, max_delay_s), or
+    their ``not_before`` when that is later.
 
     The command stays READY (and cancellable) until then; no thread sleeps for it.
     """
     rng = rng or random.Random()
     # The status is rendered inline so both databases match it to the partial index
     # ix_telecommands_unscheduled (a bound parameter would hide the match from SQLite).
-    pick = (select(TABLE.c.id)
+    pick = (select(TABLE.c.id, TABLE.c.not_before)
             .where(TABLE.c.status == literal(Status.READY.value, literal_execute=True),
                    TABLE.c.transmit_at.is_(None))
             .order_by(TABLE.c.created_at)
             .limit(limit).with_for_update(skip_locked=True))
-    ids = session.scalars(pick).all()
-    if not ids:
+    rows = session.execute(pick).all()
+    if not rows:
         return 0
     now = utcnow()
     unscheduled = TABLE.c.transmit_at.is_(None)
-    if max_delay_s == 0:  # one statement instead of one per command
-        session.execute(update(TABLE).where(TABLE.c.id.in_(ids), unscheduled)
+    if max_delay_s == 0 and all(r.not_before is None or r.not_before <= now for r in rows):
+        # one statement instead of one per command
+        session.execute(update(TABLE).where(TABLE.c.id.in_([r.id for r in rows]), unscheduled)
                         .values(transmit_at=now, next_step_at=now))
-        return len(ids)
+        return len(rows)
+    times = [(r.id, max(now + timedelta(seconds=rng.uniform(0, max_delay_s)),
+                        r.not_before or now)) for r in rows]
     session.connection().execute(
         update(TABLE).where(TABLE.c.id == bindparam("v_id"), unscheduled)
         .values(transmit_at=bindparam("v_at"), next_step_at=bindparam("v_at")),
-        [{"v_id": cid, "v_at": now + timedelta(seconds=rng.uniform(0, max_delay_s))}
-         for cid in ids])
-    return len(ids)
+        [{"v_id": cid, "v_at": at} for cid, at in times])
+    return len(rows)
 
 
 def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
@@ -168,9 +174,14 @@ def release_all(session: Session, worker_id: str) -> int:
 
 
 def next_wakeup(session: Session) -> datetime | None:
-    """The earliest time any command needs attention: a next step, or a lease running out."""
+    """The earliest time any command needs attention: a next step, a lease running out, or a
+    READY command's expires_at."""
     step = (select(func.min(TABLE.c.next_step_at))
             .where(TABLE.c.lease_owner.is_(None), TABLE.c.next_step_at.is_not(None)))
     lease = select(func.min(TABLE.c.lease_expires_at)).where(TABLE.c.lease_owner.is_not(None))
-    times = session.execute(select(step.scalar_subquery(), lease.scalar_subquery())).one()
+    expiry = select(func.min(TABLE.c.expires_at)).where(  # literal: the partial index
+        TABLE.c.status == literal(Status.READY.value, literal_execute=True),
+        TABLE.c.expires_at.is_not(None))
+    times = session.execute(select(step.scalar_subquery(), lease.scalar_subquery(),
+                                   expiry.scalar_subquery())).one()
     return min((t for t in times if t is not None), default=None)

@@ -2,8 +2,11 @@
 
 One loop thread writes the database, one transaction per pass; step threads only talk HTTP.
 
+  expire    READY commands past their expires_at end FAILED "expired" (``timing``).
   schedule  READY commands without a transmit time get one, now + uniform(0,
-            MAX_TRANSMIT_DELAY_S). They stay READY, and cancellable, until then.
+            MAX_TRANSMIT_DELAY_S), or their not_before when later. They stay READY, and
+            cancellable, until then. A claimed one due outside its target's contact windows
+            is moved to the next window instead of being transmitted (``timing``).
   claim     commands whose next step is due (``next_step_at`` has come and nobody holds
             them), or whose holder's lease ran out, are leased to this worker. Claimed READY
             commands move to TRANSMITTED in the same transaction, committed before anything is
@@ -43,7 +46,7 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
-from . import claims, monitoring
+from . import claims, monitoring, timing
 from .claims import Claimed
 from .stats import Stats
 from .steps import Batch, Outcome, Steps
@@ -118,13 +121,18 @@ class Worker:
                 if beat_due:
                     heartbeat.beat(session, self.worker_id)
                 moved = self._record(session, outcomes)
+                expired = timing.expire_due(session, self.worker_id, utcnow(),
+                                            self.settings.worker_batch_size)
                 # Stacks see their steps' new stages in this transaction (mission_control.stacks).
                 stacked = stacks.advance(session, actor=self.worker_id)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
                 claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,
                                            take_over=take_over) if room else []
-                ready = {c.id: None for c in claimed if c.status is Status.READY}
+                ready_claimed = [c for c in claimed if c.status is Status.READY]
+                held = timing.hold_for_passes(session, self.worker_id, ready_claimed,
+                                              utcnow()) if ready_claimed else set()
+                ready = {c.id: None for c in ready_claimed if c.id not in held}
                 transmitted = lifecycle.transition_many(
                     session, Status.READY, Status.TRANSMITTED, ready, actor=self.worker_id,
                     common={"attempts": 0})
@@ -148,11 +156,15 @@ class Worker:
             log_transition(command, from_status, to_status, reason, self.worker_id)
         for change in stacked:
             log.info("worker %s: %s", self.worker_id, change)
+        for command_id in expired:
+            log.info("command %s: READY -> FAILED (expired) by %s", command_id, self.worker_id)
         steps = []
         for command in claimed:
             if command.status is Status.READY:
                 if command.id not in transmitted:
-                    continue  # cancelled meanwhile: the lease went with the status change
+                    # cancelled meanwhile (the lease went with the status change), or held
+                    # for its target's next contact window (timing.hold_for_passes)
+                    continue
                 log_transition(command, Status.READY, Status.TRANSMITTED, None, self.worker_id)
                 command = replace(command, status=Status.TRANSMITTED, attempts=0)
             steps.append(command)

@@ -90,10 +90,20 @@ class Telecommand(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Command stacks (stack_models.py, docs/stacks.md): the stack this command is a step of.
     stack_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stacks.id"), default=None)
+    # Time tags (issue 12, point 2; docs/lifecycle.md): not transmitted before not_before;
+    # FAILED "expired" when still READY at expires_at (ix_telecommands_expiry, below the class).
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(
         order_by="TelecommandHistory.id", viewonly=True)
+
+
+# Time tags: the worker's expiry sweep and wake-up read READY commands by expires_at.
+EXPIRING = "status = 'READY' AND expires_at IS NOT NULL"
+Index("ix_telecommands_expiry", Telecommand.expires_at,
+      postgresql_where=text(EXPIRING), sqlite_where=text(EXPIRING))
 
 
 class TelecommandHistory(Base):

@@ -19,7 +19,9 @@ class Status(enum.StrEnum):
 
 
 ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED}),
+    # READY -> FAILED: a time-tagged command whose expires_at passed before it could go
+    # (docs/lifecycle.md, "Time tags and contact windows").
+    Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED, Status.FAILED}),
     Status.TRANSMITTED: frozenset({Status.ACKNOWLEDGED, Status.FAILED}),
     Status.ACKNOWLEDGED: frozenset({Status.EXECUTED, Status.FAILED}),
     Status.EXECUTED: frozenset(),

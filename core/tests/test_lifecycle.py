@@ -17,6 +17,7 @@ FORBIDDEN_PAIRS = [(s, t) for s, t in itertools.product(Status, Status) if t not
 def test_the_lifecycle_is_the_documented_one():
     assert set(ALLOWED_PAIRS) == {
         (Status.READY, Status.TRANSMITTED), (Status.READY, Status.CANCELLED),
+        (Status.READY, Status.FAILED),  # expired (time tags)
         (Status.TRANSMITTED, Status.ACKNOWLEDGED), (Status.TRANSMITTED, Status.FAILED),
         (Status.ACKNOWLEDGED, Status.EXECUTED), (Status.ACKNOWLEDGED, Status.FAILED)}
     assert FINAL == {Status.EXECUTED, Status.FAILED, Status.CANCELLED}

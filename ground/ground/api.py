@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from mission_control import heartbeat
+from mission_control import heartbeat, passes
 from mission_control.authweb import current_identity, requires
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.logs import current_request_id
 from mission_control.models import Target
+from mission_control.timeutil import utcnow
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
 from . import fleet, telecommands
@@ -53,6 +54,11 @@ def _idempotency_conflict(error):
     return error_response(409, "idempotency_key_reused", str(error))
 
 
+def _waiting(session, commands):
+    """Which of these READY commands wait for a contact window (passes.py)."""
+    return passes.waiting_for_pass(session, commands, utcnow())
+
+
 @bp.post("/telecommands")
 @requires("operator")
 def create_telecommand():
@@ -63,7 +69,7 @@ def create_telecommand():
         command, created = telecommands.issue(session, body, operator=operator_name(),
                                               idempotency_key=key,
                                               request_id=current_request_id())
-        data = telecommands.to_json(command)
+        data = telecommands.to_json(command, waiting=_waiting(session, [command]))
     headers = {"Location": f"/api/telecommands/{data['id']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -77,7 +83,9 @@ def list_telecommands():
     with database().transaction() as session:
         items, total = telecommands.page(session, status=query.status, target=query.target,
                                          limit=query.limit, offset=query.offset)
-        return {"items": [telecommands.to_json(c) for c in items], "total": total,
+        waiting = _waiting(session, items)
+        return {"items": [telecommands.to_json(c, waiting=waiting) for c in items],
+                "total": total,
                 "limit": query.limit, "offset": query.offset}
 
 
@@ -86,7 +94,8 @@ def get_telecommand(command_id: str):
     """One telecommand with its status history."""
     with database().transaction() as session:
         command = telecommands.get(session, telecommands.parse_id(command_id))
-        return telecommands.to_json(command, with_history=True)
+        return telecommands.to_json(command, with_history=True,
+                                    waiting=_waiting(session, [command]))
 
 
 @bp.put("/telecommands/<command_id>/cancel")

@@ -25,6 +25,7 @@ from mission_control.validation import field_errors
 from mission_control.web import request_body
 
 from . import telecommands
+from .passes_pages import not_before_from_form
 from .schemas import NewTelecommand
 
 KIND_ORDER = {"spacecraft": 0, "robot": 1, "module": 2}
@@ -174,7 +175,8 @@ def issue_from_form(database: Database, choices: list[TargetChoice], target_id: 
         body = NewTelecommand(
             command_name=command_name, target=choice.target, module_id=choice.module_id,
             args=args_from_form(arg_fields(spec), form) if spec else {},
-            confirm=form.get("confirm") in ("yes", "on", "true"))
+            confirm=form.get("confirm") in ("yes", "on", "true"),
+            not_before=not_before_from_form(form))
         with database.transaction() as session:
             command, _ = telecommands.issue(session, body, operator=operator,
                                             request_id=current_request_id())

@@ -19,7 +19,7 @@ from mission_control.openapi import (
 
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
-from . import alerts_openapi, stacks_openapi, telemetry_csv
+from . import alerts_openapi, passes_openapi, stacks_openapi, telemetry_csv
 from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
     Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, ReportRange, SeriesOut,
@@ -113,7 +113,8 @@ def _new_telecommand() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
-                          LatestOut, *alerts_openapi.MODELS, *stacks_openapi.MODELS),
+                          LatestOut, *alerts_openapi.MODELS, *stacks_openapi.MODELS,
+                          *passes_openapi.MODELS),
                          {**_new_telecommand(), **stacks_openapi.schemas()})
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
@@ -193,6 +194,7 @@ def document() -> dict[str, Any]:
         **telemetry_csv.openapi_paths(),
         **alerts_openapi.paths(),
         **stacks_openapi.paths(),
+        **passes_openapi.paths(),
         "/api/reports/telecommands.csv": {"get": {
             "summary": "The telecommands created in a time range as CSV, oldest first",
             "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
@@ -212,7 +214,8 @@ def document() -> dict[str, Any]:
     return secured(described, {("post", "/api/telecommands"): "operator",
                                ("put", "/api/telecommands/{command_id}/cancel"): "operator",
                                ("post", "/api/telemetry"): "operator",
-                               **alerts_openapi.ROLES, **stacks_openapi.ROLES})
+                               **alerts_openapi.ROLES, **stacks_openapi.ROLES,
+                               **passes_openapi.ROLES})
 
 
 def _telemetry_paths() -> dict[str, Any]:

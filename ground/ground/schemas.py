@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+
+from mission_control import passes
 
 from mission_control.openapi import PLAIN_TEXT_PATTERN
 from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
+from mission_control.timeutil import utcnow
 from mission_control.validation import PlainText, Timestamp
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
@@ -29,6 +33,34 @@ class NewTelecommand(BaseModel):
                                         json_schema_extra=NO_CONTROL)
     args: dict[str, Any] = Field(default_factory=dict)
     confirm: StrictBool = Field(False, description="must be true for hazardous commands")
+    # Time tags (issue 12, point 2; docs/lifecycle.md "Time tags and contact windows").
+    not_before: Timestamp | None = Field(None, description="UTC: not transmitted before this; "
+                                         "READY and cancellable until then")
+    expires_at: Timestamp | None = Field(None, description="UTC: still READY then, it ends "
+                                         "FAILED \"expired\"; after not_before, not past")
+
+    @field_validator("not_before")
+    @classmethod
+    def _sensible_not_before(cls, value: datetime | None) -> datetime | None:
+        problem = value and passes.bounds_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _sensible_expiry(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return value
+        problem = passes.bounds_problem(value)
+        if problem:
+            raise ValueError(problem)
+        not_before = info.data.get("not_before")
+        if not_before is not None and value <= not_before:
+            raise ValueError("must be after not_before")
+        if value <= utcnow():
+            raise ValueError("is already past")
+        return value
 
 
 class ListQuery(BaseModel):
@@ -69,6 +101,11 @@ class TelecommandOut(BaseModel):
     created_at: str
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")
+    not_before: str | None = Field(None, description="UTC: not transmitted before this")
+    expires_at: str | None = Field(None, description="UTC: FAILED \"expired\" if still READY "
+                                                     "then")
+    waiting_for_pass: str | None = Field(None, description="READY and waiting for a contact "
+                                         "window of its target: the start of the one it goes in")
     history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
 
 

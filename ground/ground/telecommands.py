@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -83,7 +84,8 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
                command_name=request.command_name, args=args, status=Status.READY.value,
                operator=operator, confirmed_by=operator if request.confirm else None,
                idempotency_key=idempotency_key, request_id=request_id, created_at=now,
-               updated_at=now, attempts=0)
+               updated_at=now, attempts=0,
+               not_before=request.not_before, expires_at=request.expires_at)  # time tags
     # Rows as parameters of one cached statement: no statement is built per request.
     if idempotency_key is None:
         session.execute(insert(Telecommand.__table__), row)
@@ -161,7 +163,9 @@ def cancel(session: Session, command_id: uuid.UUID, *, operator: str) -> Telecom
     raise NotCancellable(status)
 
 
-def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, Any]:
+def to_json(command: Telecommand, *, with_history: bool = False,
+            waiting: dict[uuid.UUID, datetime] | None = None) -> dict[str, Any]:
+    """The command as the API shows it; ``waiting`` from passes.waiting_for_pass."""
     data: dict[str, Any] = {
         "id": str(command.id), "command_name": command.command_name,
         "target": command.target_id, "module_id": command.module_id, "args": command.args,
@@ -171,6 +175,9 @@ def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, An
         "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),
         "transmit_at": isoformat(command.transmit_at) if command.status == Status.READY else None,
+        "not_before": isoformat(command.not_before),
+        "expires_at": isoformat(command.expires_at),
+        "waiting_for_pass": isoformat((waiting or {}).get(command.id)),
     }
     if with_history:
         data["history"] = [

@@ -1,7 +1,7 @@
 """Command stacks (issue 12, point 3): stacks, their steps, and telecommands.stack_id.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from mission_control.timeutil import UTCDateTime
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,8 @@ from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
 from mission_control.validation import PlainText, Timestamp
 
+from .verification_view import VerificationOut
+
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
 TARGET_ID_MAX = 64  # targets.id
@@ -69,6 +71,8 @@ class TelecommandOut(BaseModel):
     created_at: str
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")
+    verification: VerificationOut | None = Field(description="the verifier from telemetry, for "
+                                                            "commands whose catalog entry has one")
     history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
 
 

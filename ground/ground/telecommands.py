@@ -17,6 +17,7 @@ from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
 from mission_control.timeutil import isoformat, utcnow
 
 from .schemas import NewTelecommand
+from .verification_view import summary as verification_summary
 
 
 class UnknownTarget(LookupError):
@@ -171,6 +172,7 @@ def to_json(command: Telecommand, *, with_history: bool = False) -> dict[str, An
         "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),
         "transmit_at": isoformat(command.transmit_at) if command.status == Status.READY else None,
+        "verification": verification_summary(command),
     }
     if with_history:
         data["history"] = [

@@ -76,7 +76,8 @@ def test_no_matching_telemetry_in_the_window_fails_not_verified(
         settle(database, timeout=20)
     failed = row(database, command_id)
     assert failed.status == Status.FAILED
-    assert failed.status_reason == "not verified: heater == 1 not seen within 0.5 s (last value 0.0)"
+    assert failed.status_reason == \
+        "not verified: heater == 1 not seen within 0.5 s (last value 0.0)"
     assert failed.verified_value == 0.0
     assert path(database, command_id) == ["READY", "TRANSMITTED", "ACKNOWLEDGED", "FAILED"]
     with database.transaction() as session:  # the target did execute it, once

@@ -11,6 +11,8 @@ A row tells what happens to it next (docs/lifecycle.md, "How the worker schedule
 |              |             |              | a PUT of its target's passes reschedules it         |
 | TRANSMITTED  | -           | t            | at t it is sent again (a send failed; backoff)      |
 | ACKNOWLEDGED | -           | t            | at t the target is asked how far it got             |
+| ACKNOWLEDGED | -           | t            | (verifying_since set: the target reported EXECUTED) |
+|              |             |              | at t the telemetry is checked (verification.py)     |
 | any active   | w           | any          | worker w does the step; after lease_expires_at,    |
 |              |             |              | anyone may take it over and redo it                 |
 | final        | -           | NULL         | nothing, ever                                       |
@@ -40,12 +42,13 @@ from mission_control.timeutil import utcnow
 log = logging.getLogger("command_sender.claims")
 
 ACTIVE_VALUES = sorted(s.value for s in ACTIVE)
+RELEASED = {"attempts": 0, "lease_owner": None, "lease_expires_at": None}
 TABLE = Telecommand.__table__
 # What a claim returns: the command, and its target's kind (a correlated sub-select, so the
 # claim stays one statement on both databases).
 RETURNED = (TABLE.c.id, TABLE.c.status, TABLE.c.target_id, TABLE.c.module_id,
             TABLE.c.command_name, TABLE.c.args, TABLE.c.attempts, TABLE.c.confirmed_by,
-            TABLE.c.request_id, TABLE.c.transmit_at,
+            TABLE.c.request_id, TABLE.c.transmit_at, TABLE.c.verifying_since,
             select(Target.kind).where(Target.id == TABLE.c.target_id)
             .scalar_subquery().label("target_kind"))
 
@@ -65,6 +68,7 @@ class Claimed:
     confirmed_by: str | None = None  # who confirmed a hazardous command on ground
     request_id: str | None = None  # the X-Request-ID of the call that created it on ground
     transmit_at: datetime | None = None  # when it was due to go (mc_pickup_latency_seconds)
+    verifying_since: datetime | None = None  # set: the loop checks telemetry, not the target
 
     def uplink_body(self) -> dict[str, Any]:
         """The command as the uplink protocol carries it (a target refuses a hazardous
@@ -139,7 +143,8 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, *,
                                 .values(**lease).returning(*RETURNED)).all()
     return [Claimed(r.id, Status(r.status), r.target_id, r.target_kind, r.module_id,
                     r.command_name, r.args or {}, r.attempts, r.confirmed_by, r.request_id,
-                    transmit_at=r.transmit_at) for r in rows]
+                    transmit_at=r.transmit_at, verifying_since=r.verifying_since)
+            for r in rows]
 
 
 def reschedule(session: Session, worker_id: str,

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mission_control.catalog import verifier_of
 from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.timeutil import utcnow
@@ -40,6 +41,7 @@ class Outcome:
     next_step_at: datetime | None = None
     attempts: int = 0
     key_refused: bool = False  # the target answered 401: the worker logs it once per pass
+    verify: bool = False  # the target executed it; its verifier decides (verification.py)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Steps:
     def _after_report(self, command: Claimed, report: TargetReport | None) -> Outcome:
         if report is None:
             return Outcome(command, Status.FAILED, "the target has no record of the command")
+        if report.state == Status.EXECUTED.value and verifier_of(command.command_name):
+            return Outcome(command, None, next_step_at=utcnow(), verify=True)
         if report.state in (Status.EXECUTED.value, Status.FAILED.value):
             return Outcome(command, Status(report.state), report.detail)
         return Outcome(command, None, next_step_at=self._stage_due())

@@ -18,6 +18,8 @@ One loop thread writes the database, one transaction per pass; step threads only
   record    the next pass writes the outcomes: ACKNOWLEDGED (ask again at next_step_at),
             EXECUTED or FAILED as the target reports, or the same status again later (not
             done yet, or a retry with backoff). The lease is released either way.
+  verify    a command with a verifier that its target executed is not EXECUTED yet: the
+            loop itself checks the telemetry store for it (``verification``), no step thread.
 
 Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
 claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
@@ -46,8 +48,8 @@ from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
-from . import claims, monitoring, timing
-from .claims import Claimed
+from . import claims, monitoring, timing, verification
+from .claims import RELEASED, Claimed
 from .stats import Stats
 from .steps import Batch, Outcome, Steps
 from .tracing import log_transition
@@ -57,7 +59,6 @@ from .wakeup import Wakeup
 log = logging.getLogger("command_sender")
 
 TAKE_OVER_EVERY_S = 1.0  # how often to look for expired leases (a lease lasts LEASE_S)
-RELEASED = {"attempts": 0, "lease_owner": None, "lease_expires_at": None}
 
 
 def new_worker_id() -> str:
@@ -136,6 +137,9 @@ class Worker:
                 transmitted = lifecycle.transition_many(
                     session, Status.READY, Status.TRANSMITTED, ready, actor=self.worker_id,
                     common={"attempts": 0})
+                verifying = [c for c in claimed if c.verifying_since is not None]
+                moved += verification.verify(session, self.worker_id, verifying,
+                                             self.settings.poll_interval_s)
                 next_wakeup = claims.next_wakeup(session)
         except Exception:
             # Nothing was written: the leases of these commands expire and their steps are
@@ -160,6 +164,8 @@ class Worker:
             log.info("command %s: READY -> FAILED (expired) by %s", command_id, self.worker_id)
         steps = []
         for command in claimed:
+            if command.verifying_since is not None:
+                continue  # verified in the pass itself
             if command.status is Status.READY:
                 if command.id not in transmitted:
                     # cancelled meanwhile (the lease went with the status change), or held
@@ -210,17 +216,20 @@ class Worker:
     def _record(self, session, outcomes: list[Outcome]) -> list[tuple]:
         """Write the step threads' findings; return the transitions made, for the log."""
         groups: dict[tuple[Status, Status], list[Outcome]] = defaultdict(list)
-        later = []
+        later, verifying = [], []
         refused = [o for o in outcomes if o.key_refused]
         if refused:
             log.error("uplink refused the key: check UPLINK_KEY (the same in the command-sender "
                       "and its targets); %d commands wait and are retried", len(refused))
         for outcome in outcomes:
-            if outcome.to_status is None:
+            if outcome.verify:
+                verifying.append(outcome.command)
+            elif outcome.to_status is None:
                 later.append((outcome.command, outcome.next_step_at, outcome.attempts))
             else:
                 groups[(outcome.command.status, outcome.to_status)].append(outcome)
         claims.reschedule(session, self.worker_id, later)
+        verification.start(session, self.worker_id, verifying)
         moved = []
         for (from_status, to_status), group in groups.items():
             reasons = {o.command.id: o.reason for o in group}

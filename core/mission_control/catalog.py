@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from .validation import WholeNumber, field_errors, plain_text, summary
+from .verifiers import Verifier
 
 
 class Args(BaseModel):
@@ -59,10 +60,14 @@ class CommandSpec:
     description: str
     args: type[Args] = NoArgs
     hazardous: bool = False
+    # A telemetry condition that must be seen after ACKNOWLEDGED (verifiers.py): the command
+    # ends EXECUTED only when it is, FAILED "not verified" when its window passes.
+    verifier: Verifier | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "hazardous": self.hazardous,
-                "args_schema": self.args.model_json_schema()}
+                "args_schema": self.args.model_json_schema(),
+                "verifier": self.verifier.describe() if self.verifier else None}
 
 
 def _index(*specs: CommandSpec) -> dict[str, CommandSpec]:
@@ -77,7 +82,8 @@ STOP = CommandSpec("STOP", "A robot stops moving; a module stops (RUNNING -> IDL
 CATALOG: dict[str, dict[str, CommandSpec]] = {
     "spacecraft": _index(
         PING,
-        CommandSpec("SET_HEATER", "Switch the heater on or off.", SetHeaterArgs),
+        CommandSpec("SET_HEATER", "Switch the heater on or off.", SetHeaterArgs,
+                    verifier=Verifier("heater", "==", value_from="on", within_s=10)),
         CommandSpec("ADJUST_ATTITUDE", "Turn to the given attitude.", AdjustAttitudeArgs),
         CommandSpec("CAPTURE_IMAGE", "Take a picture.", CaptureImageArgs),
         CommandSpec("DEPLOY_SOLAR_ARRAY", "Deploy the solar array (cannot be undone).", hazardous=True),
@@ -120,6 +126,15 @@ class CatalogError(ValueError):
 
 def commands_for(kind: str) -> dict[str, CommandSpec]:
     return CATALOG.get(kind, {})
+
+
+def verifier_of(command_name: str) -> Verifier | None:
+    """The verifier of a command, whatever its target kind (a name means one command)."""
+    for commands in CATALOG.values():
+        spec = commands.get(command_name)
+        if spec is not None:
+            return spec.verifier
+    return None
 
 
 def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool = False) -> dict[str, Any]:

@@ -94,6 +94,12 @@ class Telecommand(Base):
     # FAILED "expired" when still READY at expires_at (ix_telecommands_expiry, below the class).
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Verification from telemetry (migration 0020, verifiers.py): when the target reported
+    # EXECUTED and the worker began watching telemetry instead; the value it saw (the
+    # satisfying point's, or the last one when the window passed) and that point's time.
+    verifying_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    verified_value: Mapped[float | None] = mapped_column(Float, default=None)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(

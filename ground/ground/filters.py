@@ -9,6 +9,8 @@ from flask import Blueprint
 
 from mission_control.timeutil import utcnow
 
+from . import verification_view
+
 bp = Blueprint("filters", __name__)
 
 
@@ -36,3 +38,8 @@ def argvalue(value: Any) -> str:
 def target_label(names: dict[str, str], target_id: str, module_id: str | None = None) -> str:
     label = names.get(target_id, target_id)
     return f"{label} › {names.get(module_id, module_id)}" if module_id else label
+
+
+@bp.app_template_global("verification_of")
+def verification_of(command: Any) -> dict[str, Any] | None:
+    return verification_view.summary(command)

@@ -20,6 +20,7 @@ from mission_control.openapi import (
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
 from . import alerts_openapi, passes_openapi, stacks_openapi, telemetry_csv
+from .verification_view import verifier_schema
 from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
     Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, ReportRange, SeriesOut,
@@ -171,7 +172,8 @@ def document() -> dict[str, Any]:
             "responses": {"200": json_response("the catalog", {
                 "type": "object", "additionalProperties": {"type": "array", "items": {
                     "type": "object", "required": ["name", "description", "hazardous",
-                                                   "args_schema"]}}})}}},
+                                                   "args_schema"],
+                    "properties": {"verifier": verifier_schema()}}}})}}},
         "/api/targets": {"get": {
             "summary": "Known targets", "operationId": "listTargets",
             "responses": {"200": json_response("targets", {

@@ -15,6 +15,8 @@ from mission_control.status import Status
 from mission_control.timeutil import utcnow
 from mission_control.validation import PlainText, Timestamp
 
+from .verification_view import VerificationOut
+
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
 TARGET_ID_MAX = 64  # targets.id
@@ -106,6 +108,8 @@ class TelecommandOut(BaseModel):
                                                      "then")
     waiting_for_pass: str | None = Field(None, description="READY and waiting for a contact "
                                          "window of its target: the start of the one it goes in")
+    verification: VerificationOut | None = Field(description="the verifier from telemetry, for "
+                                                            "commands whose catalog entry has one")
     history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
 
 

@@ -18,6 +18,7 @@ from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
 from mission_control.timeutil import isoformat, utcnow
 
 from .schemas import NewTelecommand
+from .verification_view import summary as verification_summary
 
 
 class UnknownTarget(LookupError):
@@ -178,6 +179,7 @@ def to_json(command: Telecommand, *, with_history: bool = False,
         "not_before": isoformat(command.not_before),
         "expires_at": isoformat(command.expires_at),
         "waiting_for_pass": isoformat((waiting or {}).get(command.id)),
+        "verification": verification_summary(command),
     }
     if with_history:
         data["history"] = [

@@ -55,7 +55,11 @@ def test_commands_travel_from_ready_to_a_final_state(private_database, system_fa
             assert command["status_reason"]
         report = requests.get(f"{system.spacecraft_url}/commands/{command['id']}",
                               headers=system.uplink_headers, timeout=10).json()
-        assert report["state"] == command["status"] and report["executions"] == 1
+        # A verified command (SET_HEATER) the target executed fails when its telemetry did
+        # not show the effect in time (here: a REBOOT switched the heater off before a sample).
+        not_verified = (command["status_reason"] or "").startswith("not verified: ")
+        assert report["state"] == ("EXECUTED" if not_verified else command["status"])
+        assert report["executions"] == 1
     if private_database is not None:  # the whole database and spacecraft are this test's
         assert history_problems(private_database) == []
         state = requests.get(f"{system.spacecraft_url}/state", timeout=10).json()

@@ -88,6 +88,9 @@ class Telecommand(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Fleet-wide commands (batch_models.py): the batch that created it, if one did.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id"), index=True, default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(

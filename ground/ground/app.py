@@ -16,6 +16,7 @@ from . import (
     alerts_api, alerts_pages, api, filters, fleet_pages, map_pages, nav, pages, reports_pages,
     signin, telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
 )
+from . import batches_api, batches_pages  # fleet-wide commands (issue 12)
 from .openapi import document
 
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts_api.bp)
+    app.register_blueprint(batches_api.bp)
     app.register_blueprint(telemetry_api.bp)
     app.register_blueprint(telemetry_csv.bp)
     app.register_blueprint(filters.bp)
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(fleet_pages.bp)
     app.register_blueprint(telemetry_pages.bp)
     app.register_blueprint(alerts_pages.bp)
+    app.register_blueprint(batches_pages.bp)
     app.register_blueprint(map_pages.bp)
     app.register_blueprint(reports_pages.bp)
     app.register_blueprint(reports_pages.api_bp)

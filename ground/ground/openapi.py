@@ -19,7 +19,7 @@ from mission_control.openapi import (
 
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
-from . import alerts_openapi, telemetry_csv
+from . import alerts_openapi, batches_openapi, telemetry_csv
 from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
     Accepted, FleetOut, LatestOut, ListQuery, NewTelecommand, ReportRange, SeriesOut,
@@ -113,7 +113,8 @@ def _new_telecommand() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
-                          LatestOut, *alerts_openapi.MODELS), _new_telecommand())
+                          LatestOut, *alerts_openapi.MODELS, *batches_openapi.MODELS),
+                         _new_telecommand())
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -191,6 +192,7 @@ def document() -> dict[str, Any]:
         **_telemetry_paths(),
         **telemetry_csv.openapi_paths(),
         **alerts_openapi.paths(),
+        **batches_openapi.paths(),
         "/api/reports/telecommands.csv": {"get": {
             "summary": "The telecommands created in a time range as CSV, oldest first",
             "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
@@ -210,7 +212,7 @@ def document() -> dict[str, Any]:
     return secured(described, {("post", "/api/telecommands"): "operator",
                                ("put", "/api/telecommands/{command_id}/cancel"): "operator",
                                ("post", "/api/telemetry"): "operator",
-                               **alerts_openapi.ROLES})
+                               **alerts_openapi.ROLES, **batches_openapi.ROLES})
 
 
 def _telemetry_paths() -> dict[str, Any]:

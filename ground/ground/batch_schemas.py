@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -17,10 +17,13 @@ from .schemas import NO_CONTROL, TARGET_ID_MAX
 # limit, MAX_BODY_BYTES, usually refuses such a list first).
 TARGETS_CEILING = 100_000
 AssetStatus = Literal[ASSET_STATUSES]  # type: ignore[valid-type]
+TargetId = Annotated[PlainText, Field(min_length=1, max_length=TARGET_ID_MAX,
+                                      json_schema_extra=NO_CONTROL)]
 
 
 class Selector(BaseModel):
-    """Which robots a fleet-wide command goes to: every robot matching all the given fields."""
+    """Which robots a fleet-wide command goes to: every robot matching all the given fields
+    (none given: the whole fleet)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,12 +37,6 @@ class Selector(BaseModel):
                                      description="the command goes to each selected robot's "
                                                  "module of this name (every one must have it)")
 
-    @model_validator(mode="after")
-    def _one_place(self) -> Selector:
-        places = [self.workspace_id, self.project_id, self.level_id]
-        if sum(place is not None for place in places) > 1:
-            raise ValueError("name at most one of workspace_id, project_id and level_id")
-        return self
 
 
 class NewBatch(BaseModel):
@@ -51,10 +48,9 @@ class NewBatch(BaseModel):
                                     json_schema_extra=NO_CONTROL)
     args: dict[str, Any] = Field(default_factory=dict)
     confirm: StrictBool = Field(False, description="must be true for hazardous commands")
-    targets: list[PlainText] | None = Field(
+    targets: list[TargetId] | None = Field(
         None, min_length=1, max_length=TARGETS_CEILING,
-        description="robot or module ids (a module's command goes to its robot, for the module)",
-        json_schema_extra={"items": {"maxLength": TARGET_ID_MAX}})
+        description="robot or module ids (a module's command goes to its robot, for the module)")
     selector: Selector | None = None
 
     @model_validator(mode="after")

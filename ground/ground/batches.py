@@ -40,6 +40,7 @@ class BatchRefused(Exception):
         super().__init__(message)
         self.message = message
         self.offending = offending or []
+        self.field = "targets"  # the request's field at fault: targets or selector
 
 
 class BatchNotFound(LookupError):
@@ -56,6 +57,15 @@ def parse_id(raw: str) -> uuid.UUID:
 def create(session: Session, request: NewBatch, user: str, *, max_targets: int,
            request_id: str | None = None) -> Batch:
     """Create a batch and one READY telecommand per target, or refuse with BatchRefused."""
+    try:
+        return _create(session, request, user, max_targets=max_targets, request_id=request_id)
+    except BatchRefused as refusal:
+        refusal.field = "targets" if request.targets is not None else "selector"
+        raise
+
+
+def _create(session: Session, request: NewBatch, user: str, *, max_targets: int,
+            request_id: str | None) -> Batch:
     if request.targets is not None:
         ids = request.targets
         _refuse_duplicates(ids)
@@ -98,16 +108,18 @@ def _refuse_duplicates(ids: list[str]) -> None:
 
 
 def _select(session: Session, selector: Selector) -> list[str]:
-    """The selected robots' ids (or their modules', with ``module``), in name order."""
+    """The selected robots' ids (or their modules', with ``module``), in name order; the
+    selector's fields all apply (a level and a project: robots on that level, if it is one
+    of that project's)."""
     query = select(Robot.id).order_by(Robot.name, Robot.id)
     if selector.level_id is not None:
         query = query.where(Robot.level_id == selector.level_id)
-    elif selector.project_id is not None:
-        query = query.join(Level, Robot.level_id == Level.id).where(
-            Level.project_id == selector.project_id)
-    elif selector.workspace_id is not None:
-        query = query.join(Level, Robot.level_id == Level.id).join(
-            Project, Level.project_id == Project.id).where(
+    if selector.project_id is not None or selector.workspace_id is not None:
+        query = query.join(Level, Robot.level_id == Level.id)
+    if selector.project_id is not None:
+        query = query.where(Level.project_id == selector.project_id)
+    if selector.workspace_id is not None:
+        query = query.join(Project, Level.project_id == Project.id).where(
             Project.workspace_id == selector.workspace_id)
     if selector.status is not None:
         query = query.where(Robot.status == selector.status)

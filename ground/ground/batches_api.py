@@ -21,7 +21,8 @@ def database() -> Database:
 
 @bp.errorhandler(batches.BatchRefused)
 def _refused(error: batches.BatchRefused):
-    return error_response(422, "batch_refused", error.message, offending=error.offending)
+    return error_response(422, "batch_refused", error.message, offending=error.offending,
+                          fields=[{"field": error.field, "message": error.message}])
 
 
 @bp.errorhandler(batches.BatchNotFound)

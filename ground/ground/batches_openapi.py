@@ -4,16 +4,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from mission_control.openapi import error, errors, json_content, json_response, query_parameters
+from mission_control.catalog import CATALOG
+from mission_control.openapi import (
+    REFERENCES, error, errors, json_content, json_response, query_parameters, ref, schema_of,
+)
 
 from .batch_schemas import (
     BatchCreated, BatchOut, BatchPage, BatchQuery, FailedCommand, NewBatch,
 )
 
-MODELS = (NewBatch, BatchCreated, FailedCommand, BatchOut, BatchPage)
+MODELS = (BatchCreated, FailedCommand, BatchOut, BatchPage)
+KINDS = ("robot", "module")
 ROLES = {("post", "/api/batches"): "operator"}
 ID = {"name": "batch_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
+
+
+def schemas() -> dict[str, Any]:
+    """NewBatch as one body per command robots or modules accept (the argument schemas are
+    the telecommand bodies' components), exactly one of targets and selector in each."""
+    model = schema_of(NewBatch)
+    found: dict[str, Any] = {}
+    fields = model["properties"]
+    for name, what in (("targets", "robots or modules (GET /api/targets)"),
+                       ("selector", "robots of the registry (an empty selection is refused)")):
+        fields[name] = {**fields[name], REFERENCES: what}
+    for kind in KINDS:
+        for name, spec in CATALOG[kind].items():
+            confirm = {"const": True, "description": "hazardous: the body must confirm it"} \
+                if spec.hazardous else {"type": "boolean", "default": False}
+            required = ["command_name", *(["confirm"] if spec.hazardous else []),
+                        *(["args"] if spec.args.model_json_schema().get("required") else [])]
+            found.setdefault(f"Batch_{name}", {
+                "type": "object", "title": name, "description": spec.description,
+                "additionalProperties": False, "required": required,
+                "properties": {**fields, "command_name": {"const": name},
+                               "args": ref(spec.args.__name__), "confirm": confirm},
+                "oneOf": [{"required": ["targets"],
+                           "properties": {"targets": {"type": "array"}}},
+                          {"required": ["selector"],
+                           "properties": {"selector": {"type": "object"}}}]})
+    kinds = "; ".join(f"{kind}: {', '.join(CATALOG[kind])}" for kind in KINDS)
+    return {**model.pop("$defs", {}), **found, "NewBatch": {
+        "type": "object", "description": "A fleet-wide command: one of the catalog's robot or "
+                                         f"module commands. By target kind: {kinds}",
+        "oneOf": [ref(name) for name in found]}}
 
 
 def paths() -> dict[str, Any]:

@@ -114,7 +114,7 @@ def _new_telecommand() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
                           LatestOut, *alerts_openapi.MODELS, *batches_openapi.MODELS),
-                         _new_telecommand())
+                         {**_new_telecommand(), **batches_openapi.schemas()})
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {

@@ -56,6 +56,8 @@ def rows(database) -> tuple[int, int, int]:
 
 def refused(client, database, body, *offending: str) -> dict:
     answer = assert_error(client.post("/api/batches", json=body), 422)
+    if answer["error"] == "batch_refused":
+        assert answer["fields"][0]["field"] == ("targets" if "targets" in body else "selector")
     if offending:
         assert sorted(o["id"] for o in answer["offending"]) == sorted(offending)
     assert rows(database) == (0, 0, 0)
@@ -135,8 +137,6 @@ def test_more_targets_than_the_limit_are_refused(make_app, database):
     {"command_name": "PING", "selector": {"status": "ASLEEP"}},
     {"command_name": "PING", "selector": {"connection": "maybe"}},
     {"command_name": "PING", "selector": {"level_id": "not-a-uuid"}},
-    {"command_name": "PING", "selector": {"level_id": str(uuid.uuid4()),
-                                          "project_id": str(uuid.uuid4())}},
     {"command_name": "PING", "selector": {"colour": "red"}},
     {"command_name": "PING", "targets": ["a\u0000b"]},
     {"command_name": "PING", "targets": "everyone"},
@@ -169,6 +169,12 @@ def test_selectors_pick_robots_by_place_status_and_connection(client, database):
 
     for place in ("level_id", "project_id", "workspace_id"):
         assert selected({place: str(here[place])}) == {on_idle, off_running}
+    assert selected({"level_id": str(here["level_id"]),
+                     "workspace_id": str(here["workspace_id"])}) == {on_idle, off_running}
+    refused_place = client.post("/api/batches", json={
+        "command_name": "PING", "selector": {"level_id": str(here["level_id"]),
+                                             "project_id": str(there["project_id"])}})
+    assert assert_error(refused_place, 422, "batch_refused")["fields"][0]["field"] == "selector"
     assert selected({}) == {on_idle, off_running, elsewhere, unplaced}
     assert selected({"status": "RUNNING"}) == {off_running, unplaced}
     assert selected({"connection": "online"}) == {on_idle, elsewhere}

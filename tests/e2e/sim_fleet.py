@@ -17,17 +17,20 @@ from mission_control.models import Target
 from mission_control.passwords import hash_password
 from mission_control.registry_models import Level, Project, Robot, Workspace
 from mission_control.settings import Settings
+from mission_control.testing import cheap_hash
 from mission_control.timeutil import utcnow
 from robot_client.engine import RobotEngine, Stats
 
 PASSWORD = "simulated fleet password"
 
 
-def add_fleet(database, count: int, prefix: str = "sim") -> tuple[str, list[str]]:
-    """``count`` robots on a new level (one argon2id hash for all): the level's id and theirs."""
+def add_fleet(database, count: int, prefix: str = "sim", *,
+              cheap: bool = False) -> tuple[str, list[str]]:
+    """``count`` robots on a new level (one argon2id hash for all; ``cheap``: with the
+    cheapest parameters, for tests): the level's id and theirs."""
     now = utcnow()
     level_id = uuid.uuid4()
-    stored = hash_password(PASSWORD)
+    stored = cheap_hash(PASSWORD) if cheap else hash_password(PASSWORD)
     robots = [{"id": uuid.uuid4(), "level_id": level_id, "name": f"{prefix}-{i:05d}",
                "owner": "sim", "owner_email": "sim@example.com", "status": "IDLE",
                "password_hash": stored, "created_at": now, "updated_at": now}
@@ -65,7 +68,7 @@ class SimulatedFleet:
         self._thread.start()
         self._stop: asyncio.Event | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._tasks: list[asyncio.Future] = []
+        self._tasks: list[asyncio.Task] = []
         self._rng = random.Random(12)
         self._call(self._open())
 
@@ -79,25 +82,23 @@ class SimulatedFleet:
 
     def start(self, robot_ids: list[str]) -> None:
         """Run these robots (sessions open, heartbeats, long polls, commands executed)."""
-        for robot_id in robot_ids:
-            engine = RobotEngine(robot_id, PASSWORD, self._http, self.settings,
-                                 stats=self.stats, rng=random.Random(self._rng.random()),
-                                 opening=self._opening)
-            self._tasks.append(asyncio.run_coroutine_threadsafe(engine.run(self._stop),
-                                                                self._loop))
+        async def spawn() -> None:
+            for robot_id in robot_ids:
+                engine = RobotEngine(robot_id, PASSWORD, self._http, self.settings,
+                                     stats=self.stats, rng=random.Random(self._rng.random()),
+                                     opening=self._opening)
+                self._tasks.append(asyncio.create_task(engine.run(self._stop)))
+        self._call(spawn())
 
     def close(self) -> None:
+        """Stop every robot (each closes its session) and the loop."""
         async def finish() -> None:
             self._stop.set()
-            await asyncio.sleep(0.5)
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=15)
             await self._http.close()
         try:
             self._call(finish())
-            for task in self._tasks:
-                try:
-                    task.result(timeout=15)
-                except Exception:  # a robot cut off mid-call: the fleet is going anyway
-                    pass
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)

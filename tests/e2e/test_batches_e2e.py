@@ -30,7 +30,7 @@ def roll_up(system, batch_id: str) -> dict:
 
 @pytest.mark.local_only("writes the robots straight to the database")
 def test_a_fleet_wide_command_reaches_offline_robots_once_they_reconnect(system, database):
-    level_id, robot_ids = add_fleet(database, ROBOTS, prefix="batch-e2e")
+    level_id, robot_ids = add_fleet(database, ROBOTS, prefix="batch-e2e", cheap=True)
     online, offline = robot_ids[OFFLINE:], robot_ids[:OFFLINE]
     fleet = SimulatedFleet(system.robot_server_url, heartbeat_interval_s=0.5)
     try:

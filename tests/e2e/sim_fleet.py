@@ -69,6 +69,7 @@ class SimulatedFleet:
         self._stop: asyncio.Event | None = None
         self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task] = []
+        self._engines: list[RobotEngine] = []
         self._rng = random.Random(12)
         self._call(self._open())
 
@@ -87,8 +88,13 @@ class SimulatedFleet:
                 engine = RobotEngine(robot_id, PASSWORD, self._http, self.settings,
                                      stats=self.stats, rng=random.Random(self._rng.random()),
                                      opening=self._opening)
+                self._engines.append(engine)
                 self._tasks.append(asyncio.create_task(engine.run(self._stop)))
         self._call(spawn())
+
+    def connected(self) -> int:
+        """How many of the robots hold a session now."""
+        return sum(1 for engine in self._engines if engine.server.token is not None)
 
     def close(self) -> None:
         """Stop every robot (each closes its session) and the loop."""

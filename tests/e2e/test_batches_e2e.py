@@ -35,7 +35,7 @@ def test_a_fleet_wide_command_reaches_offline_robots_once_they_reconnect(system,
     fleet = SimulatedFleet(system.robot_server_url, heartbeat_interval_s=0.5)
     try:
         fleet.start(online)
-        wait_for(lambda: fleet.stats.sessions >= len(online), timeout=30, interval=0.2,
+        wait_for(lambda: fleet.connected() == len(online), timeout=30, interval=0.2,
                  message="the online robots' sessions")
         created = requests.post(f"{system.ground_url}/api/batches", timeout=10,
                                 headers=system.headers("operator"),

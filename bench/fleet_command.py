@@ -90,6 +90,25 @@ def _one_run(system, level_id: str, count: int, timeout_s: float) -> dict:
             "post_s": round(post_s, 3), "counts": roll_up["counts"]}
 
 
+def _stages_s(database: Database, batch_id: str) -> dict:
+    """When the batch's commands reached each status, seconds after their creation: the
+    median and the slowest (which stage holds a run back)."""
+    from sqlalchemy import select
+
+    from mission_control.models import Telecommand, TelecommandHistory
+    with database.transaction() as session:
+        rows = session.execute(
+            select(TelecommandHistory.to_status, TelecommandHistory.at, Telecommand.created_at)
+            .join(Telecommand, Telecommand.id == TelecommandHistory.telecommand_id)
+            .where(Telecommand.batch_id == uuid.UUID(batch_id),
+                   TelecommandHistory.from_status.is_not(None))).all()
+    by_status: dict[str, list[float]] = {}
+    for status, at, created in rows:
+        by_status.setdefault(status, []).append((at - created).total_seconds())
+    return {status: {"p50": round(summary(v)["p50"], 2), "max": round(max(v), 2)}
+            for status, v in by_status.items()}
+
+
 def _roll_up_query_ms(database: Database, batch_ids: list[str]) -> dict:
     from ground import batches
     timings = []
@@ -131,9 +150,11 @@ def phase_fleet_command(db, logs: Path, options, credentials) -> dict:
         runs = []
         for number in range(options.fleet_command_runs):
             run = _one_run(system, level_id, count, options.fleet_command_timeout)
+            run["stages_s"] = _stages_s(database, run["batch_id"])
             runs.append(run)
             say(f"fleet_command: run {number + 1}: POST -> all {count} final in "
-                f"{run['all_final_s']:.2f} s (POST {run['post_s'] * 1000:.0f} ms), {run['counts']}")
+                f"{run['all_final_s']:.2f} s (POST {run['post_s'] * 1000:.0f} ms); after creation "
+                f"(p50/max s): {run['stages_s']}")
         query = _roll_up_query_ms(database, [r["batch_id"] for r in runs])
         say(f"fleet_command: roll-up query p50 {fmt(query['p50'], ' ms')}, "
             f"max {fmt(query['max'], ' ms')}")

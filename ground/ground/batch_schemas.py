@@ -89,8 +89,8 @@ class BatchOut(BaseModel):
     count: int = Field(description="how many telecommands it created (one per target)")
     counts: dict[Status, int] = Field(description="its telecommands by status, every status")
     failed: list[FailedCommand] | None = Field(
-        None, description="only on GET of one batch: its FAILED commands (at most "
-                          "FAILED_SHOWN; counts.FAILED says how many there are)")
+        None, description="only on GET of one batch: its FAILED commands (at most 1,000; "
+                          "counts.FAILED says how many there are)")
     done: bool = Field(description="every telecommand reached a final state")
     created_at: str
     created_by: str

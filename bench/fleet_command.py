@@ -76,7 +76,8 @@ def _one_run(system, level_id: str, count: int, timeout_s: float) -> dict:
                             json={"command_name": "PING", "selector": {"level_id": level_id}})
     post_s = time.monotonic() - began
     if created.status_code != 201 or created.json()["count"] != count:
-        raise RuntimeError(f"POST /api/batches answered {created.status_code}: {created.text[:200]}")
+        raise RuntimeError(f"POST /api/batches answered {created.status_code}: "
+                           f"{created.text[:200]}")
     batch_id = created.json()["id"]
     while True:
         roll_up = _roll_up(system, batch_id)

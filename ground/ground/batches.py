@@ -12,7 +12,7 @@ for an offline robot until COMMAND_TTL_S); the batch never changes after its cre
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -99,12 +99,10 @@ def _create(session: Session, request: NewBatch, user: str, *, max_targets: int,
 
 
 def _refuse_duplicates(ids: list[str]) -> None:
-    seen: set[str] = set()
-    twice = [i for i in ids if i in seen or seen.add(i)]
+    twice = [i for i, times in Counter(ids).items() if times > 1]
     if twice:
         raise BatchRefused("a target is named more than once",
-                           [{"id": i, "reason": "named more than once"}
-                            for i in dict.fromkeys(twice)])
+                           [{"id": i, "reason": "named more than once"} for i in twice])
 
 
 def _select(session: Session, selector: Selector) -> list[str]:

@@ -139,6 +139,6 @@ def _answer(form: dict[str, Any], status: int):
         if status == 201:
             return redirect(url_for("batches_pages.page"), 303)
         return render_template("batches.html", body=_body(), form=form), status
-    response = Response(render_template("partials/batch_form.html", form=form), status)
+    response = Response(render_template("partials/batch_result.html", form=form), status)
     response.headers["HX-Trigger"] = "batches-refresh"
     return response

@@ -12,7 +12,7 @@ from mission_control.batch_models import Batch
 from mission_control.models import Target, Telecommand, TelecommandHistory
 from mission_control.registry_models import Level, Module, Project, Robot, Workspace
 from mission_control.status import Status
-from mission_control.testing import assert_error
+from mission_control.testing import assert_error, sign_in_client
 from mission_control.timeutil import utcnow
 
 
@@ -122,7 +122,6 @@ def test_bad_args_and_a_missing_confirmation_are_refused(client, database):
 
 
 def test_more_targets_than_the_limit_are_refused(make_app, database):
-    from mission_control.testing import sign_in_client
     client = make_app(batch_max_targets=2).test_client()
     sign_in_client(client, database, "operator", "operator")
     ids = [gen_robot(database, f"r{i}")[0] for i in range(3)]
@@ -259,7 +258,6 @@ def test_an_unknown_or_malformed_batch_id_is_404(client, raw):
 
 
 def test_a_viewer_may_read_but_not_create(app, database):
-    from mission_control.testing import sign_in_client
     robot, _ = gen_robot(database, "r")
     viewer = app.test_client()
     sign_in_client(viewer, database, "vic", "viewer")

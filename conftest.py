@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from mission_control import passwords
 from mission_control.alert_models import Alert, Limit, LimitCount
 from mission_control.auth_models import ApiToken, AuthFailure, User
+from mission_control.batch_models import Batch
 from mission_control.db import Database
 from mission_control.pass_models import TargetPass
 from mission_control.migrate import upgrade
@@ -105,6 +106,7 @@ def reset_database(database: Database) -> None:
         session.execute(delete(TelecommandHistory))
         session.execute(delete(Telecommand))
         session.execute(delete(Stack))
+        session.execute(delete(Batch))
         session.execute(delete(UplinkedCommand))
         session.execute(delete(TargetPass))
         session.execute(delete(Worker))

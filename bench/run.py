@@ -13,7 +13,9 @@ Three measurements, each against the real services started by the end-to-end har
 6. telemetry: points ingested per second over HTTP in batches, and the 24-hour chart query
    over a million points (bench/telemetry.py);
 7. mqtt: robots' telemetry over MQTT (the machine's Mosquitto) into the telemetry store, points
-   stored per second (bench/mqtt_ingest.py).
+   stored per second (bench/mqtt_ingest.py);
+8. fleet_command: a fleet-wide command (POST /api/batches) to 2,000 simulated robots, time until
+   every target is final, and the roll-up's query time (bench/fleet_command.py).
 
 Run from the repository root: ``python -m bench.run [options]`` (``make bench``).
 
@@ -41,7 +43,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from bench import fleet, mqtt_ingest, registry, telemetry
+from bench import fleet, fleet_command, mqtt_ingest, registry, telemetry
 from bench.common import FAST, RESULTS, BenchDatabase, code_version, fmt, format_cpu, machine, say
 from bench.pipeline import phase_pickup, phase_throughput
 from bench.post import phase_post
@@ -112,6 +114,8 @@ def table(report: dict) -> tuple[list[tuple], bool]:
         bad |= telemetry.table_rows(report["phases"]["telemetry"], row)
     if report["phases"].get("mqtt"):
         bad |= mqtt_ingest.table_rows(report["phases"]["mqtt"], row)
+    if report["phases"].get("fleet_command"):
+        bad |= fleet_command.table_rows(report["phases"]["fleet_command"], row)
     return rows, bad
 
 
@@ -173,9 +177,10 @@ def print_report(report: dict, rows: list[tuple]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phases",
-                        default="pickup,throughput,post,registry,fleet,telemetry,mqtt",
+                        default="pickup,throughput,post,registry,fleet,telemetry,mqtt,"
+                                "fleet_command",
                         help="comma-separated subset of pickup,throughput,post,registry,fleet,"
-                             "telemetry,mqtt")
+                             "telemetry,mqtt,fleet_command")
     parser.add_argument("--pickup-count", type=int, default=200)
     parser.add_argument("--pickup-rate", type=float, default=20.0, help="commands per second")
     parser.add_argument("--throughput-count", type=int, default=5000)
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     fleet.add_arguments(parser)
     telemetry.add_arguments(parser)
     mqtt_ingest.add_arguments(parser)
+    fleet_command.add_arguments(parser)
     options = parser.parse_args(argv)
     phases = [p.strip() for p in options.phases.split(",") if p.strip()]
 
@@ -248,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                         db, phase_logs, options, credentials)
                 elif name == "mqtt":
                     report["phases"]["mqtt"] = mqtt_ingest.phase_mqtt(
+                        db, phase_logs, options, credentials)
+                elif name == "fleet_command":
+                    report["phases"]["fleet_command"] = fleet_command.phase_fleet_command(
                         db, phase_logs, options, credentials)
                 else:
                     report["errors"].append(f"unknown phase {name!r}")

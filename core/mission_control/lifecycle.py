@@ -63,6 +63,19 @@ def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=N
     _count(session, CREATED, Status.READY.value, 1)
 
 
+def record_creations(session: Session, command_ids: list[uuid.UUID], *, actor: str,
+                     at=None) -> None:
+    """The opening history rows of many commands created together (a fleet-wide command): one
+    executemany INSERT, however many there are."""
+    if not command_ids:
+        return
+    at = at or utcnow()
+    session.execute(insert(TelecommandHistory.__table__), [
+        {"telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
+         "at": at, "actor": actor, "reason": None} for command_id in command_ids])
+    _count(session, CREATED, Status.READY.value, len(command_ids))
+
+
 def transition(
     session: Session,
     command_id: uuid.UUID,

@@ -100,6 +100,9 @@ class Telecommand(Base):
     verifying_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     verified_value: Mapped[float | None] = mapped_column(Float, default=None)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Fleet-wide commands (batch_models.py): the batch that created it, if one did.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("batches.id"), index=True, default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(

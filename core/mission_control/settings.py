@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # ground's telecommand report (CSV): the most commands one range may hold (422 beyond).
     report_max_rows: int = Field(100_000, ge=1, le=10_000_000)
+    # A fleet-wide command (POST /api/batches): the most targets one request may address.
+    batch_max_targets: int = Field(5000, ge=1, le=100_000)
     log_level: str = "INFO"
     # "text": one line per event; "json": one JSON object per line (docs/observability.md)
     log_format: Literal["text", "json"] = "text"

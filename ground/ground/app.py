@@ -13,9 +13,9 @@ from mission_control.status import Status
 from mission_control.web import service_app
 
 from . import (
-    alerts_api, alerts_pages, api, filters, fleet_pages, map_pages, nav, pages, passes_api,
-    passes_pages, reports_pages, signin, stacks_api, stacks_pages, telecommands, telemetry_api,
-    telemetry_csv, telemetry_pages, users_pages,
+    alerts_api, alerts_pages, api, batches_api, batches_pages, filters, fleet_pages, map_pages,
+    nav, pages, passes_api, passes_pages, reports_pages, signin, stacks_api, stacks_pages,
+    telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
 )
 from .openapi import document
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts_api.bp)
     app.register_blueprint(passes_api.bp)
+    app.register_blueprint(batches_api.bp)
     app.register_blueprint(telemetry_api.bp)
     app.register_blueprint(telemetry_csv.bp)
     app.register_blueprint(filters.bp)
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(telemetry_pages.bp)
     app.register_blueprint(alerts_pages.bp)
     app.register_blueprint(passes_pages.bp)
+    app.register_blueprint(batches_pages.bp)
     app.register_blueprint(map_pages.bp)
     app.register_blueprint(reports_pages.bp)
     app.register_blueprint(reports_pages.api_bp)

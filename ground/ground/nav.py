@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("stacks", "Stacks", "stacks_pages.page", ("stacks_pages",)),
     NavItem("telemetry", "Telemetry", "telemetry_pages.page", ("telemetry_pages",)),
     NavItem("alerts", "Alerts", "alerts_pages.page", ("alerts_pages",)),
+    NavItem("batches", "Batches", "batches_pages.page", ("batches_pages",)),
     NavItem("map", "Map", "map.page", ("map",)),
     NavItem("reports", "Reports", "reports.page", ("reports",)),
     NavItem("users", "Users", "users.page", ("users",), role="admin"),

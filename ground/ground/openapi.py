@@ -19,7 +19,7 @@ from mission_control.openapi import (
 
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
-from . import alerts_openapi, passes_openapi, stacks_openapi, telemetry_csv
+from . import alerts_openapi, batches_openapi, passes_openapi, stacks_openapi, telemetry_csv
 from .verification_view import verifier_schema
 from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
@@ -115,8 +115,9 @@ def _new_telecommand() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
                           LatestOut, *alerts_openapi.MODELS, *stacks_openapi.MODELS,
-                          *passes_openapi.MODELS),
-                         {**_new_telecommand(), **stacks_openapi.schemas()})
+                          *passes_openapi.MODELS, *batches_openapi.MODELS),
+                         {**_new_telecommand(), **stacks_openapi.schemas(),
+                          **batches_openapi.schemas()})
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
@@ -197,6 +198,7 @@ def document() -> dict[str, Any]:
         **alerts_openapi.paths(),
         **stacks_openapi.paths(),
         **passes_openapi.paths(),
+        **batches_openapi.paths(),
         "/api/reports/telecommands.csv": {"get": {
             "summary": "The telecommands created in a time range as CSV, oldest first",
             "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
@@ -217,7 +219,7 @@ def document() -> dict[str, Any]:
                                ("put", "/api/telecommands/{command_id}/cancel"): "operator",
                                ("post", "/api/telemetry"): "operator",
                                **alerts_openapi.ROLES, **stacks_openapi.ROLES,
-                               **passes_openapi.ROLES})
+                               **passes_openapi.ROLES, **batches_openapi.ROLES})
 
 
 def _telemetry_paths() -> dict[str, Any]:

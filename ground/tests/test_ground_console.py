@@ -22,7 +22,7 @@ from mission_control.timeutil import utcnow
 
 HTMX = {"HX-Request": "true"}
 PAGES = {"commands": "/", "fleet": "/fleet", "telemetry": "/telemetry", "alerts": "/alerts",
-         "map": "/map", "reports": "/reports", "users": "/users"}
+         "batches": "/batches", "map": "/map", "reports": "/reports", "users": "/users"}
 
 
 def gen_level(database, name: str = "Ground floor", project: str = "Plant",
@@ -100,7 +100,7 @@ def test_users_is_not_in_the_nav_below_admin(app, database, role):
     html = client.get("/map").text
 
     assert re.findall(r'id="nav-([a-z]+)"', html) == ["commands", "fleet", "telemetry", "alerts",
-                                                           "map", "reports"]
+                                                           "batches", "map", "reports"]
 
 
 @pytest.mark.parametrize("path", ["/map", "/ui/map", "/reports", "/reports/daily",

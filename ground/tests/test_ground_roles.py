@@ -14,10 +14,14 @@ from sqlalchemy import select
 
 from mission_control.auth import hash_token
 from mission_control.auth_models import ApiToken, User
+from mission_control.models import Target
+from mission_control.registry_models import Robot
 from mission_control.testing import (
     CALLER_ROLES, add_user, assert_error, caller_token, gen_alert, gen_command, gen_stack,
     token_for,
 )
+from ground import batches
+from ground.batch_schemas import NewBatch
 
 _names = itertools.count()
 
@@ -33,6 +37,23 @@ def _user_id(database, _username):
     return user.id
 
 
+def _a_robot(database, _username) -> dict:
+    """A robot (and its target) for a fleet-wide command to select; no path argument."""
+    robot_id = uuid.uuid4()
+    with database.transaction() as session:
+        session.add(Robot(id=robot_id, name=f"robot-{next(_names)}", owner="o",
+                          owner_email="o@example.com"))
+        session.add(Target(id=str(robot_id), kind="robot", name="robot"))
+    return {}
+
+
+def _batch_id(database, username):
+    _a_robot(database, username)
+    with database.transaction() as session:
+        return batches.create(session, NewBatch(command_name="PING", selector={}), "tester",
+                              max_targets=10).id
+
+
 # (method, rule, role needed, success status, path arguments, JSON body); the path argument
 # functions get (database, caller's username).
 ROUTES = [
@@ -43,6 +64,11 @@ ROUTES = [
     ("PUT", "/api/telecommands/<command_id>/cancel", "operator", 200,
      lambda db, _: {"command_id": gen_command(db)}, None),
     ("GET", "/api/catalog", "viewer", 200, None, None),
+    ("GET", "/api/batches", "viewer", 200, None, None),
+    ("POST", "/api/batches", "operator", 201, _a_robot,
+     {"command_name": "PING", "selector": {}}),
+    ("GET", "/api/batches/<batch_id>", "viewer", 200,
+     lambda db, name: {"batch_id": _batch_id(db, name)}, None),
     ("GET", "/api/targets", "viewer", 200, None, None),
     ("GET", "/api/workers", "viewer", 200, None, None),
     ("GET", "/api/targets/<target_id>/passes", "viewer", 200,

@@ -3,7 +3,7 @@ worker watches the target's telemetry and after, when that began and the value i
 (mission_control/verifiers.py).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from mission_control.timeutil import UTCDateTime
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

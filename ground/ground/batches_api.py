@@ -1,0 +1,64 @@
+"""The fleet-wide commands API (/api/batches): parse, call the domain (batches.py), answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from mission_control.authweb import current_identity, requires
+from mission_control.db import Database
+from mission_control.logs import current_request_id
+from mission_control.web import error_response, parse_body, parse_query
+
+from . import batches
+from .batch_schemas import BatchQuery, NewBatch
+
+bp = Blueprint("batches_api", __name__, url_prefix="/api")
+
+
+def database() -> Database:
+    return current_app.extensions["database"]
+
+
+@bp.errorhandler(batches.BatchRefused)
+def _refused(error: batches.BatchRefused):
+    return error_response(422, "batch_refused", error.message, offending=error.offending,
+                          fields=[{"field": error.field, "message": error.message}])
+
+
+@bp.errorhandler(batches.BatchNotFound)
+def _not_found(error: batches.BatchNotFound):
+    return error_response(404, "not_found", f"no batch with id {error}")
+
+
+@bp.post("/batches")
+@requires("operator")
+def create_batch():
+    """Send one command to many robots or modules: one telecommand each, grouped in a batch."""
+    body = parse_body(NewBatch)
+    settings = current_app.extensions["settings"]
+    with database().transaction() as session:
+        batch = batches.create(session, body, current_identity().username,
+                               max_targets=settings.batch_max_targets,
+                               request_id=current_request_id())
+        data = {"id": str(batch.id), "count": batch.count}
+    return data, 201, {"Location": f"/api/batches/{data['id']}"}
+
+
+@bp.get("/batches")
+def list_batches():
+    """Batches newest first, each with its roll-up; ?limit= and ?offset= pagination."""
+    query = parse_query(BatchQuery)
+    with database().transaction() as session:
+        items, total = batches.page(session, limit=query.limit, offset=query.offset)
+        counts = batches.counts(session, [b.id for b in items])
+        return {"items": [batches.to_json(b, counts[b.id]) for b in items], "total": total,
+                "limit": query.limit, "offset": query.offset}
+
+
+@bp.get("/batches/<batch_id>")
+def get_batch(batch_id: str):
+    """One batch's roll-up: its commands by status, which failed and why, whether it is done."""
+    with database().transaction() as session:
+        batch = batches.get(session, batches.parse_id(batch_id))
+        return batches.to_json(batch, batches.counts(session, [batch.id])[batch.id],
+                               batches.failed(session, batch.id))

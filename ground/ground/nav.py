@@ -28,11 +28,11 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("commands", "Commands", "pages.index", ("pages",)),
-    NavItem("fleet", "Fleet", "fleet.page", ("fleet",)),
     NavItem("stacks", "Stacks", "stacks_pages.page", ("stacks_pages",)),
+    NavItem("batches", "Batches", "batches_pages.page", ("batches_pages",)),
+    NavItem("fleet", "Fleet", "fleet.page", ("fleet",)),
     NavItem("telemetry", "Telemetry", "telemetry_pages.page", ("telemetry_pages",)),
     NavItem("alerts", "Alerts", "alerts_pages.page", ("alerts_pages",)),
-    NavItem("batches", "Batches", "batches_pages.page", ("batches_pages",)),
     NavItem("map", "Map", "map.page", ("map",)),
     NavItem("reports", "Reports", "reports.page", ("reports",)),
     NavItem("users", "Users", "users.page", ("users",), role="admin"),

@@ -21,8 +21,9 @@ from mission_control.testing import sign_in_client
 from mission_control.timeutil import utcnow
 
 HTMX = {"HX-Request": "true"}
-PAGES = {"commands": "/", "fleet": "/fleet", "telemetry": "/telemetry", "alerts": "/alerts",
-         "batches": "/batches", "map": "/map", "reports": "/reports", "users": "/users"}
+PAGES = {"commands": "/", "stacks": "/stacks", "batches": "/batches", "fleet": "/fleet",
+         "telemetry": "/telemetry", "alerts": "/alerts", "map": "/map", "reports": "/reports",
+         "users": "/users"}
 
 
 def gen_level(database, name: str = "Ground floor", project: str = "Plant",
@@ -99,8 +100,8 @@ def test_users_is_not_in_the_nav_below_admin(app, database, role):
 
     html = client.get("/map").text
 
-    assert re.findall(r'id="nav-([a-z]+)"', html) == ["commands", "fleet", "telemetry", "alerts",
-                                                           "batches", "map", "reports"]
+    assert re.findall(r'id="nav-([a-z]+)"', html) == ["commands", "stacks", "batches", "fleet",
+                                                           "telemetry", "alerts", "map", "reports"]
 
 
 @pytest.mark.parametrize("path", ["/map", "/ui/map", "/reports", "/reports/daily",

@@ -17,8 +17,9 @@ from .test_operator_page_browser import SCREENSHOTS, browser, csp, page, sign_in
 
 pytestmark = pytest.mark.browser
 
-NAV = [("commands", "/"), ("fleet", "/fleet"), ("telemetry", "/telemetry"), ("alerts", "/alerts"),
-       ("batches", "/batches"), ("map", "/map"), ("reports", "/reports"), ("users", "/users")]
+NAV = [("commands", "/"), ("stacks", "/stacks"), ("batches", "/batches"), ("fleet", "/fleet"),
+       ("telemetry", "/telemetry"), ("alerts", "/alerts"), ("map", "/map"), ("reports", "/reports"),
+       ("users", "/users")]
 PASSWORD = "console " + uuid.uuid4().hex[:8]
 
 

@@ -22,6 +22,7 @@ from mission_control.alert_models import Alert, Limit, LimitCount
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
 from mission_control.migrate import upgrade
+from mission_control.progress_models import CommandPhase, CommandProgress
 from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
     Worker,
@@ -112,6 +113,8 @@ def reset_database(database: Database) -> None:
         for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
             session.execute(delete(registry_table))
         session.execute(delete(TelemetryPoint))
+        for progress_table in (CommandPhase, CommandProgress):  # issue 12: job progress
+            session.execute(delete(progress_table))
         for auth_table in (AuthFailure, ApiToken, User):
             session.execute(delete(auth_table))
 

@@ -12,7 +12,7 @@ from mission_control.logs import current_request_id
 from mission_control.models import Target
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
-from . import fleet, telecommands
+from . import fleet, progress, telecommands
 from .schemas import ListQuery, NewTelecommand
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -86,7 +86,8 @@ def get_telecommand(command_id: str):
     """One telecommand with its status history."""
     with database().transaction() as session:
         command = telecommands.get(session, telecommands.parse_id(command_id))
-        return telecommands.to_json(command, with_history=True)
+        return telecommands.to_json(command, with_history=True) | progress.describe(session,
+                                                                                    command)
 
 
 @bp.put("/telecommands/<command_id>/cancel")
@@ -129,4 +130,6 @@ def targets():
 def fleet_view():
     """Every robot, sorted by name: connection, last heartbeat, status, battery, modules."""
     with database().transaction() as session:
-        return fleet.to_json(fleet.robots(session))
+        robots = fleet.robots(session)
+        return progress.with_jobs(fleet.to_json(robots),
+                                  progress.current_jobs(session, [str(r.id) for r in robots]))

@@ -11,6 +11,8 @@ from mission_control.registry_models import ASSET_STATUSES
 from mission_control.status import Status
 from mission_control.validation import PlainText, Timestamp
 
+from .progress_schemas import CommandProgressOut, JobOut
+
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
 TARGET_ID_MAX = 64  # targets.id
@@ -70,6 +72,12 @@ class TelecommandOut(BaseModel):
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")
     history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
+    # Job progress (issue 12, docs/progress.md): only on GET of one command.
+    progress: CommandProgressOut | None = Field(None, description="what the robot reported "
+                                                "while executing it; null when nothing")
+    silent: bool | None = Field(None, description="ACKNOWLEDGED with no progress for longer "
+                                                  "than max_silence_s (flagged, not failed)")
+    max_silence_s: float | None = Field(None, description="the catalog's: null, not a job")
 
 
 class TelecommandPage(BaseModel):
@@ -99,6 +107,7 @@ class FleetRobotOut(BaseModel):
     battery: float | None = Field(description="per cent, from the latest telemetry of its "
                                               "newest session; null when it sent none")
     modules: list[FleetModuleOut] = Field(description="sorted by name")
+    job: JobOut | None = Field(None, description="its current job (issue 12), null when none")
 
 
 class FleetOut(BaseModel):

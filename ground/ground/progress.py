@@ -20,16 +20,45 @@ from mission_control.status import Status
 from mission_control.timeutil import isoformat, utcnow
 
 
-def _json(session: Session, stored: CommandProgress) -> dict[str, Any]:
-    """A command's stored progress with its phases, as the API answers it."""
-    key = stored.command_id
+@dataclass(frozen=True)
+class Snapshot:
+    """What a command reported of its progress (``stored`` None: nothing), its phases oldest
+    first, and whether it is silent (see ``is_silent``)."""
+
+    stored: CommandProgress | None
+    phases: list[Any]
+    silent: bool
+    max_silence_s: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        """``progress``, ``silent`` and ``max_silence_s`` as GET /api/telecommands/{id} adds
+        them."""
+        progress = None
+        if self.stored is not None:
+            p = self.stored
+            progress = {"percent": p.percent, "phase": p.phase, "done": p.done,
+                        "total": p.total, "updated_at": isoformat(p.updated_at),
+                        "phases": [{"phase": ph.phase, "started_at": isoformat(ph.started_at)}
+                                   for ph in self.phases]}
+        return {"progress": progress, "silent": self.silent,
+                "max_silence_s": self.max_silence_s}
+
+
+def snapshot(session: Session, command: Telecommand) -> Snapshot:
+    """The command's progress, read from the tables robot-server writes."""
+    key = str(command.id)
+    stored = session.get(CommandProgress, key)
     phases = session.execute(select(CommandPhase.phase, CommandPhase.started_at)
                              .where(CommandPhase.command_id == key)
-                             .order_by(CommandPhase.id)).all()
-    return {"percent": stored.percent, "phase": stored.phase, "done": stored.done,
-            "total": stored.total, "updated_at": isoformat(stored.updated_at),
-            "phases": [{"phase": p.phase, "started_at": isoformat(p.started_at)}
-                       for p in phases]}
+                             .order_by(CommandPhase.id)).all() if stored is not None else []
+    return Snapshot(stored, list(phases),
+                    is_silent(command, stored.updated_at if stored is not None else None),
+                    max_silence_s(command.command_name))
+
+
+def describe(session: Session, command: Telecommand) -> dict[str, Any]:
+    """``progress``, ``silent`` and ``max_silence_s`` of one command, for its JSON."""
+    return snapshot(session, command).to_json()
 
 
 def acknowledged_at(command: Telecommand) -> datetime | None:
@@ -50,14 +79,6 @@ def is_silent(command: Telecommand, progress_updated_at: datetime | None,
     if not heard:
         return False
     return (now or utcnow()) - max(heard) > timedelta(seconds=limit)
-
-
-def describe(session: Session, command: Telecommand) -> dict[str, Any]:
-    """``progress`` and ``silent`` of one command, as GET /api/telecommands/{id} adds them."""
-    stored = session.get(CommandProgress, str(command.id))
-    return {"progress": _json(session, stored) if stored is not None else None,
-            "silent": is_silent(command, stored.updated_at if stored is not None else None),
-            "max_silence_s": max_silence_s(command.command_name)}
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ def record(database: Database, robot_id: uuid.UUID, command_id: str, report: Rep
         check_executing(connection, robot_id, command_id, now)
         stored = connection.execute(select(CommandProgress.phase)
                                     .where(CommandProgress.command_id == command_id)).first()
-        phase = report.phase if report.phase is not None else (stored and stored.phase)
+        phase = report.phase if report.phase is not None else \
+            (stored.phase if stored is not None else None)
         new_phase = report.phase is not None and (stored is None or stored.phase != report.phase)
         if new_phase:
             count = connection.scalar(select(func.count()).select_from(CommandPhase)

@@ -13,6 +13,8 @@ import asyncio
 import logging
 from typing import Any
 
+from mission_control.catalog import max_silence_s
+
 from .server import Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable
 from .waiting import pause
 
@@ -21,11 +23,13 @@ log = logging.getLogger(__name__)
 REPORT_EVERY_S = 1.0  # robot-server stores about one report a second per command
 PLANNING_SHARE = 0.2  # of the execution time
 # A job's last phase once it reached its goal.
-JOBS = {"MOVE_TO": "arrived", "DOCK": "docked"}
+LAST_PHASE = {"MOVE_TO": "arrived", "DOCK": "docked"}
 
 
 def is_job(command: dict[str, Any]) -> bool:
-    return command.get("module_id") is None and command["command_name"] in JOBS
+    """A robot command the catalog expects progress from (it has a max_silence_s)."""
+    return command.get("module_id") is None and \
+        max_silence_s(command["command_name"]) is not None
 
 
 async def report(server: RobotServer, command_id: str, **progress: Any) -> None:
@@ -61,4 +65,5 @@ async def run(server: RobotServer, command: dict[str, Any], seconds: float,
 async def finish(server: RobotServer, command: dict[str, Any], executed: bool) -> None:
     """A job that reached its goal says so (100 %) before its result."""
     if executed:
-        await report(server, command["id"], phase=JOBS[command["command_name"]], percent=100)
+        await report(server, command["id"], percent=100,
+                     phase=LAST_PHASE.get(command["command_name"], "done"))

@@ -22,11 +22,11 @@ from mission_control.alert_models import Alert, Limit, LimitCount
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.db import Database
 from mission_control.migrate import upgrade
-from mission_control.progress_models import CommandPhase, CommandProgress
 from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
     Worker,
 )
+from mission_control.progress_models import CommandPhase, CommandProgress
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )

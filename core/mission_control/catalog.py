@@ -88,7 +88,8 @@ CATALOG: dict[str, dict[str, CommandSpec]] = {
     ),
     "robot": _index(
         PING,
-        CommandSpec("MOVE_TO", "Drive to a position (metres).", MoveToArgs, max_silence_s=10),
+        CommandSpec("MOVE_TO", "Drive to a position (metres).", MoveToArgs,
+                    max_silence_s=10),
         CommandSpec("SET_SPEED", "Set the driving speed.", SetSpeedArgs),
         STOP,
         CommandSpec("DOCK", "Drive to the dock and charge.", max_silence_s=10),

@@ -15,7 +15,9 @@ from typing import Any
 
 from mission_control.catalog import max_silence_s
 
-from .server import Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable
+from .server import (
+    Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable,
+)
 from .waiting import pause
 
 log = logging.getLogger(__name__)

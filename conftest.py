@@ -28,6 +28,7 @@ from mission_control.models import (
     SPACECRAFT_TARGET_ID, SpacecraftState, Target, Telecommand, TelecommandHistory, UplinkedCommand,
     Worker,
 )
+from mission_control.progress_models import CommandPhase, CommandProgress
 from mission_control.registry_models import (
     FixedAsset, Level, Module, Project, RegistryEvent, Robot, Workspace,
 )
@@ -119,6 +120,8 @@ def reset_database(database: Database) -> None:
         for registry_table in (RegistryEvent, Module, FixedAsset, Robot, Level, Project, Workspace):
             session.execute(delete(registry_table))
         session.execute(delete(TelemetryPoint))
+        for progress_table in (CommandPhase, CommandProgress):  # issue 12: job progress
+            session.execute(delete(progress_table))
         for auth_table in (AuthFailure, ApiToken, User):
             session.execute(delete(auth_table))
 

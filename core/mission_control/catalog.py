@@ -63,10 +63,13 @@ class CommandSpec:
     # A telemetry condition that must be seen after ACKNOWLEDGED (verifiers.py): the command
     # ends EXECUTED only when it is, FAILED "not verified" when its window passes.
     verifier: Verifier | None = None
+    # A long-running command that reports progress: executing (ACKNOWLEDGED) with no report for
+    # longer than this, it is flagged silent on the page (never failed for it). None: not a job.
+    max_silence_s: float | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "hazardous": self.hazardous,
-                "args_schema": self.args.model_json_schema(),
+                "max_silence_s": self.max_silence_s, "args_schema": self.args.model_json_schema(),
                 "verifier": self.verifier.describe() if self.verifier else None}
 
 
@@ -91,10 +94,11 @@ CATALOG: dict[str, dict[str, CommandSpec]] = {
     ),
     "robot": _index(
         PING,
-        CommandSpec("MOVE_TO", "Drive to a position (metres).", MoveToArgs),
+        CommandSpec("MOVE_TO", "Drive to a position (metres).", MoveToArgs,
+                    max_silence_s=10),
         CommandSpec("SET_SPEED", "Set the driving speed.", SetSpeedArgs),
         STOP,
-        CommandSpec("DOCK", "Drive to the dock and charge."),
+        CommandSpec("DOCK", "Drive to the dock and charge.", max_silence_s=10),
         REBOOT,
     ),
     "module": _index(
@@ -160,3 +164,11 @@ def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool =
         raise CatalogError(f"{command_name} is hazardous: send \"confirm\": true to issue it",
                            hazardous=True)
     return parsed.model_dump()
+
+
+def max_silence_s(command_name: str) -> float | None:
+    """The catalog's max_silence_s of a command (one spec per name, whatever the kind)."""
+    for commands in CATALOG.values():
+        if command_name in commands:
+            return commands[command_name].max_silence_s
+    return None

@@ -13,7 +13,7 @@ from mission_control.models import Target
 from mission_control.timeutil import utcnow
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
-from . import fleet, telecommands
+from . import fleet, progress, telecommands
 from .schemas import ListQuery, NewTelecommand
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -95,7 +95,8 @@ def get_telecommand(command_id: str):
     with database().transaction() as session:
         command = telecommands.get(session, telecommands.parse_id(command_id))
         return telecommands.to_json(command, with_history=True,
-                                    waiting=_waiting(session, [command]))
+                                    waiting=_waiting(session, [command])) \
+            | progress.describe(session, command)
 
 
 @bp.put("/telecommands/<command_id>/cancel")
@@ -138,4 +139,6 @@ def targets():
 def fleet_view():
     """Every robot, sorted by name: connection, last heartbeat, status, battery, modules."""
     with database().transaction() as session:
-        return fleet.to_json(fleet.robots(session))
+        robots = fleet.robots(session)
+        return progress.with_jobs(fleet.to_json(robots),
+                                  progress.current_jobs(session, [str(r.id) for r in robots]))

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import Markup
 
-from . import fleet
+from . import fleet, progress
 from .fragments import version
 
 bp = Blueprint("fleet", __name__)
@@ -20,7 +20,8 @@ bp = Blueprint("fleet", __name__)
 def _fleet_body() -> dict[str, Any]:
     with current_app.extensions["database"].transaction() as session:
         robots = fleet.robots(session)
-    rows = render_template("partials/fleet_rows.html", robots=robots)
+        jobs = progress.current_jobs(session, [str(r.id) for r in robots])
+    rows = render_template("partials/fleet_rows.html", robots=robots, jobs=jobs)
     return {"rows": Markup(rows), "version": version(rows), "total": len(robots),
             "online": fleet.online_count(robots)}
 

@@ -22,7 +22,7 @@ from mission_control.models import Telecommand
 from mission_control.status import FINAL, Status
 from mission_control.validation import text_problem
 
-from . import telecommands
+from . import progress, telecommands
 from .forms import target_names
 from .schemas import TARGET_ID_MAX
 
@@ -75,6 +75,6 @@ def detail_panel(session: Session, command: Telecommand) -> dict[str, Any]:
                         "after_s": (entry.at - previous).total_seconds() if previous else None})
         previous = entry.at
     body = render_template("partials/detail_body.html", c=command, history=history,
-                           names=target_names(session))
+                           names=target_names(session), job=progress.snapshot(session, command))
     return {"c": command, "body": Markup(body), "version": version(body),
             "final": Status(command.status) in FINAL}

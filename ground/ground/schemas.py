@@ -16,6 +16,7 @@ from mission_control.timeutil import utcnow
 from mission_control.validation import PlainText, Timestamp
 
 from .verification_view import VerificationOut
+from .progress_schemas import CommandProgressOut, JobOut
 
 # PlainText's refusal of control characters, stated in the OpenAPI document.
 NO_CONTROL = {"pattern": PLAIN_TEXT_PATTERN}
@@ -111,6 +112,12 @@ class TelecommandOut(BaseModel):
     verification: VerificationOut | None = Field(description="the verifier from telemetry, for "
                                                             "commands whose catalog entry has one")
     history: list[HistoryEntry] | None = Field(None, description="only on GET of one command")
+    # Job progress (issue 12, docs/progress.md): only on GET of one command.
+    progress: CommandProgressOut | None = Field(None, description="what the robot reported "
+                                                "while executing it; null when nothing")
+    silent: bool | None = Field(None, description="ACKNOWLEDGED with no progress for longer "
+                                                  "than max_silence_s (flagged, not failed)")
+    max_silence_s: float | None = Field(None, description="the catalog's: null, not a job")
 
 
 class TelecommandPage(BaseModel):
@@ -140,6 +147,7 @@ class FleetRobotOut(BaseModel):
     battery: float | None = Field(description="per cent, from the latest telemetry of its "
                                               "newest session; null when it sent none")
     modules: list[FleetModuleOut] = Field(description="sorted by name")
+    job: JobOut | None = Field(None, description="its current job (issue 12), null when none")
 
 
 class FleetOut(BaseModel):

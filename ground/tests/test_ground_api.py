@@ -579,7 +579,8 @@ def test_one_command_is_returned_with_status_and_history(app, database):
 
     assert response.status_code == 200
     body = response.get_json()
-    assert {k: v for k, v in body.items() if k != "history"} == created
+    assert {k: v for k, v in body.items() if k != "history"} == \
+        {**created, "progress": None, "silent": False, "max_silence_s": None}
     assert [(h["from_status"], h["to_status"], h["actor"]) for h in body["history"]] == \
         [(None, "READY", "carol")]
 

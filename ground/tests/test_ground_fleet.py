@@ -169,7 +169,8 @@ def test_api_fleet_gives_the_same_data_as_json(client, database):
     assert (arm["name"], arm["type"], arm["status"]) == ("arm", "arm", "RUNNING")
     assert uuid.UUID(arm["id"]) and arm["last_online"] == first["last_online"]
     assert second == {"id": second["id"], "name": "beta", "connection": "offline",
-                      "status": "IDLE", "last_online": None, "battery": None, "modules": []}
+                      "status": "IDLE", "last_online": None, "battery": None, "modules": [],
+                      "job": None}
 
 
 def test_api_fleet_of_no_robots_is_an_empty_list(client):

@@ -20,6 +20,7 @@ import aiohttp
 from mission_control.settings import Settings
 from mission_control.timeutil import isoformat, utcnow
 
+from . import jobs
 from .mqtt_publisher import Publisher
 from .server import (
     CALL_TIMEOUT_S, Conflict, NotServed, Refused, RetryAfter, RobotServer, SessionLost, Unavailable,
@@ -266,14 +267,19 @@ class RobotEngine:
                 await self.execute(command, stop)
 
     async def execute(self, command: dict[str, Any], stop: asyncio.Event) -> None:
-        """Acknowledge, execute after a random delay, report. A 409 on the acknowledgement
+        """Acknowledge, execute after a random delay (a job reports its progress meanwhile,
+        robot_client/jobs.py), report. A 409 on the acknowledgement
         means another delivery got there first (or the command expired): not executed."""
         command_id = command["id"]
         if not await self._call_retrying(stop, "acknowledge", command_id):
             return
         self.robot.status = "RUNNING"
-        await pause(stop, self.rng.uniform(0, self.settings.max_stage_delay_s))
+        delay = self.rng.uniform(0, self.settings.max_stage_delay_s)
+        job = jobs.is_job(command)
+        await (jobs.run(self.server, command, delay, stop) if job else pause(stop, delay))
         outcome = self.robot.execute(command, self.settings.execution_failure_rate)
+        if job:
+            await jobs.finish(self.server, command, outcome.status == "EXECUTED")
         self.robot.status = "IDLE"
         self.stats.executed += 1
         log.info("robot %s: command %s %s %s%s", self.robot_id, command_id,

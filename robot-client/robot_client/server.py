@@ -135,6 +135,11 @@ class RobotServer:
                                                   body=result)
         self._check(status, data, response, ok=(200,))
 
+    async def progress(self, command_id: str, progress: dict[str, Any]) -> dict[str, Any]:
+        status, data, response = await self._call("POST", f"/commands/{command_id}/progress",
+                                                  body=progress)
+        return self._check(status, data, response, ok=(200,))
+
     async def close_session(self) -> None:
         status, data, response = await self._call("DELETE", "/session")
         self.token = None

@@ -1,5 +1,6 @@
 """robot-server's command routes for robots (docs/robot-server.md): the long poll for pending
-commands, the acknowledgement that starts one (at most once) and its result. Each call carries
+commands, the acknowledgement that starts one (at most once), its progress (docs/progress.md)
+and its result. Each call carries
 the robot's session token, checked against the path's robot as heartbeats are."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from mission_control import access
 from mission_control.uplink_schemas import is_valid_id
 from mission_control.web import ApiError, error_response, parse_body, parse_query
 
-from . import delivery, sessions
+from . import delivery, progress, sessions
 from .api import database, robot_id_of, settings
 from .queue import CommandQueue
-from .schemas import AckOut, PollOut, PollQuery, ResultRequest
+from .schemas import AckOut, PollOut, PollQuery, ProgressOut, ProgressRequest, ResultRequest
 from .wakeup import RECHECK_S, Listener, Waiters
 
 bp = Blueprint("robot_commands", __name__)
@@ -93,3 +94,14 @@ def result(robot_id: str, command_id: str):
         raise ApiError(422, "validation_error", str(error),
                        fields=[{"field": "module_status", "message": str(error)}]) from None
     return report.model_dump(mode="json")
+
+
+@bp.post("/robots/<robot_id>/commands/<command_id>/progress")
+def report_progress(robot_id: str, command_id: str):
+    """How far an EXECUTING command got: percent, phase, items done of total."""
+    parsed = _authenticated(robot_id)
+    command_id = _command_id(parsed, command_id)
+    body = parse_body(ProgressRequest)
+    stored = progress.record(database(), parsed, command_id, progress.Report(
+        body.percent, body.phase, body.done, body.total))
+    return ProgressOut(**vars(stored)).model_dump(mode="json")

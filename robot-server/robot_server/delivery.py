@@ -107,6 +107,13 @@ def _current(connection, robot_id: uuid.UUID, command_id: str):
     return row
 
 
+def check_executing(connection, robot_id: uuid.UUID, command_id: str, now: datetime) -> None:
+    """UnknownCommand or WrongState unless the robot's command is EXECUTING (progress)."""
+    row = _current(connection, robot_id, command_id)
+    if row.state != EXECUTING:
+        raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
+
+
 def acknowledge(database: Database, robot_id: uuid.UUID, command_id: str) -> None:
     """RECEIVED and unexpired -> EXECUTING (executions 1), in one conditional UPDATE;
     UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""

@@ -12,8 +12,8 @@ from mission_control.openapi import (
 from mission_control.uplink_openapi import keyed, uplink_components, uplink_paths
 
 from .schemas import (
-    AckOut, Heartbeat, HeartbeatOut, PollOut, PollQuery, ResultRequest, RobotProfile, SessionOut,
-    SessionRequest,
+    AckOut, Heartbeat, HeartbeatOut, PollOut, PollQuery, ProgressOut, ProgressRequest,
+    ResultRequest, RobotProfile, SessionOut, SessionRequest,
 )
 
 SCHEME = "robotSession"
@@ -70,6 +70,16 @@ def _command_paths() -> dict[str, Any]:
                        422: "a field is wrong, or module_status for a command that is not "
                             "a module's"})},
             [ROBOT_ID, COMMAND_ID], "ResultRequest")},
+        "/robots/{robot_id}/commands/{command_id}/progress": {"post": _robot_call(
+            "How far a started command got (docs/progress.md)", "reportProgress",
+            {"200": json_response("the stored progress; recorded false: dropped, a report "
+                                  "of the same phase came less than a second ago",
+                                  "ProgressOut"),
+             **errors({**BODY_ERRORS, 401: NO_SESSION, 403: OTHER_ROBOT, 404: NO_COMMAND,
+                       409: "not EXECUTING: not_acknowledged or finished (with its state)",
+                       422: "a field is wrong (percent 0 to 100, done above total, a phase "
+                            "with control characters or too long)"})},
+            [ROBOT_ID, COMMAND_ID], "ProgressRequest")},
     }
 
 
@@ -141,7 +151,8 @@ def openapi_document(batch_max: int = 500) -> dict[str, Any]:
         **_command_paths(),
     }
     schemas = components((SessionRequest, SessionOut, Heartbeat, HeartbeatOut, PollOut, AckOut,
-                          ResultRequest, RobotProfile), uplink_components(batch_max))
+                          ResultRequest, ProgressRequest, ProgressOut, RobotProfile),
+                         uplink_components(batch_max))
     schemas["RobotCommand"] = _robot_uplink_request(schemas)
     refused = ("it names no robot or module of that robot (unknown_target, naming target or "
                "module_id) or the catalog of its kind refuses it (invalid_command; a hazardous "

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mission_control.openapi import PLAIN_TEXT_PATTERN
-from mission_control.validation import PlainText
+from mission_control.progress_models import PHASE_MAX
+from mission_control.validation import PlainText, WholeNumber
 
 Status = Literal["IDLE", "RUNNING", "FAILED"]
 # A JSON number that is finite (Python's json reads NaN and Infinity); true/false are not numbers.
@@ -120,3 +121,35 @@ class ResultRequest(_Body):
                                      description="what happened; why it failed")
     module_status: Status | None = Field(None, description="a module command only: the "
                                                            "module's status after it")
+
+
+# Progress of a long-running command (docs/progress.md); BIGINT bounds the item counts.
+MAX_ITEMS = 2**63 - 1
+Count = Annotated[WholeNumber, Field(ge=0, le=MAX_ITEMS)]
+
+
+class ProgressRequest(_Body):
+    percent: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100)] | None = \
+        Field(None, description="how far the command got, 0 to 100")
+    phase: PlainText | None = Field(None, min_length=1, max_length=PHASE_MAX,
+                                    json_schema_extra={"pattern": PLAIN_TEXT_PATTERN},
+                                    description="what it is doing now (e.g. driving); omitted: "
+                                                "the phase it was in")
+    done: Count | None = Field(None, description="items done")
+    total: Count | None = Field(None, description="items in all")
+
+    @model_validator(mode="after")
+    def _done_within_total(self) -> "ProgressRequest":
+        if self.done is not None and self.total is not None and self.done > self.total:
+            raise ValueError("done must not be above total")
+        return self
+
+
+class ProgressOut(BaseModel):
+    recorded: bool = Field(description="false: a report of the same phase came less than a "
+                                       "second ago; this one was dropped (report again later)")
+    percent: float | None
+    phase: str | None
+    done: int | None
+    total: int | None
+    updated_at: datetime = Field(description="when the stored progress was written")

@@ -15,6 +15,8 @@ One loop thread writes the database, one transaction per pass; step threads only
   record    the next pass writes the outcomes: ACKNOWLEDGED (ask again at next_step_at),
             EXECUTED or FAILED as the target reports, or the same status again later (not
             done yet, or a retry with backoff). The lease is released either way.
+  expire    (once a second) commands AWAITING_APPROVAL longer than APPROVAL_TIMEOUT_S end
+            CANCELLED "approval expired" (mission_control.approval).
 
 Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
 claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
@@ -37,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from mission_control import heartbeat, lifecycle
+from mission_control import approval, heartbeat, lifecycle
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.status import Status
@@ -118,6 +120,9 @@ class Worker:
                 if beat_due:
                     heartbeat.beat(session, self.worker_id)
                 moved = self._record(session, outcomes)
+                if take_over:  # approval requests waiting too long end CANCELLED
+                    expired = approval.expire(session, self.settings.approval_timeout_s,
+                                              actor=self.worker_id)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
                 claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,
@@ -134,6 +139,9 @@ class Worker:
             self.stop_requested.wait(min(self.settings.poll_interval_s, 5))
             return False, None
         self.last_pass_ok = time.monotonic()
+        if take_over and expired:
+            log.info("worker %s: %d approval requests expired (CANCELLED)", self.worker_id,
+                     expired)
         monitoring.picked_up(claimed, transmitted, utcnow())
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S

@@ -68,7 +68,7 @@ class Telecommand(Base):
     module_id: Mapped[str | None] = mapped_column(String(64), default=None)
     command_name: Mapped[str] = mapped_column(String(64))
     args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default=Status.READY.value)
+    status: Mapped[str] = mapped_column(String(32), default=Status.READY.value)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     operator: Mapped[str] = mapped_column(String(100))
     # The user who confirmed a hazardous command (its sender, on ground); the uplink carries it.
@@ -88,6 +88,9 @@ class Telecommand(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Two-person approval (migration 0016, docs/approval.md): who approved it (NULL: nobody
+    # had to, or not yet).
+    approved_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(
@@ -100,8 +103,8 @@ class TelecommandHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     telecommand_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("telecommands.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -13,7 +13,7 @@ from mission_control.status import Status
 from mission_control.web import service_app
 
 from . import (
-    alerts_api, alerts_pages, api, filters, fleet_pages, map_pages, nav, pages, reports_pages,
+    alerts_api, alerts_pages, api, approval_api, approval_pages, control_api, filters, fleet_pages, map_pages, nav, pages, reports_pages,
     signin, telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
 )
 from .openapi import document
@@ -25,6 +25,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(alerts_api.bp)
+    app.register_blueprint(approval_api.bp)  # approval and command authority (issue 12)
+    app.register_blueprint(control_api.bp)
+    app.register_blueprint(approval_pages.bp)
     app.register_blueprint(telemetry_api.bp)
     app.register_blueprint(telemetry_csv.bp)
     app.register_blueprint(filters.bp)

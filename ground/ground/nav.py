@@ -27,7 +27,7 @@ class NavItem:
 
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("commands", "Commands", "pages.index", ("pages",)),
+    NavItem("commands", "Commands", "pages.index", ("pages", "approval_pages")),
     NavItem("fleet", "Fleet", "fleet.page", ("fleet",)),
     NavItem("telemetry", "Telemetry", "telemetry_pages.page", ("telemetry_pages",)),
     NavItem("alerts", "Alerts", "alerts_pages.page", ("alerts_pages",)),

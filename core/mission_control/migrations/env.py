@@ -4,7 +4,8 @@ from alembic import context
 
 from mission_control.db import make_engine
 from mission_control import (  # noqa: F401  (register their tables)
-    alert_models, auth_models, registry_models, robot_models, telemetry_models,
+    alert_models, auth_models, authority_models, registry_models, robot_models,
+    telemetry_models,
 )
 from mission_control.models import Base
 

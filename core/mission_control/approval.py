@@ -45,10 +45,12 @@ class UnknownCommand(LookupError):
 
 
 def approve(session: Session, command_id: uuid.UUID, *, approver: str,
-            timeout_s: float) -> None:
-    """Move a command AWAITING_APPROVAL to READY, approved by ``approver`` (not its sender).
+            timeout_s: float) -> Status:
+    """Move a command AWAITING_APPROVAL to READY, approved by ``approver`` (not its sender);
+    returns READY.
 
-    A request older than ``timeout_s`` is expired here (as the sweep would) instead.
+    A request older than ``timeout_s`` is expired here instead (as the sweep would): that
+    returns CANCELLED, for the caller to commit and then refuse the approval.
     """
     row = session.execute(select(Telecommand.operator, Telecommand.status,
                                  Telecommand.created_at)
@@ -61,11 +63,12 @@ def approve(session: Session, command_id: uuid.UUID, *, approver: str,
             row.created_at <= utcnow() - timedelta(seconds=timeout_s):
         lifecycle.transition(session, command_id, Status.AWAITING_APPROVAL, Status.CANCELLED,
                              actor=approver, reason=EXPIRED)
-        raise NotAwaitingApproval(_status(session, command_id))
+        return _status(session, command_id)
     if not lifecycle.transition(session, command_id, Status.AWAITING_APPROVAL, Status.READY,
                                 actor=approver, reason=f"approved by {approver}",
                                 values={"approved_by": approver}):
         raise NotAwaitingApproval(_status(session, command_id))
+    return Status.READY
 
 
 def reject(session: Session, command_id: uuid.UUID, *, rejecter: str, reason: str) -> None:

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 
 from mission_control import approval
 from mission_control.authweb import current_identity, requires
+from mission_control.status import Status
 from mission_control.web import error_response, parse_body
 
 from . import telecommands
@@ -44,12 +45,17 @@ def decide(command_id: str, *, approve: bool, reason: str | None = None):
     username = current_identity().username
     with database().transaction() as session:
         if approve:
-            approval.approve(session, command_uuid, approver=username,
-                             timeout_s=current_app.extensions["settings"].approval_timeout_s)
+            outcome = approval.approve(
+                session, command_uuid, approver=username,
+                timeout_s=current_app.extensions["settings"].approval_timeout_s)
         else:
             approval.reject(session, command_uuid, rejecter=username, reason=reason or "")
+            outcome = Status.CANCELLED
         session.expire_all()
-        return telecommands.to_json(telecommands.get(session, command_uuid), with_history=True)
+        data = telecommands.to_json(telecommands.get(session, command_uuid), with_history=True)
+    if approve and outcome is not Status.READY:  # expired meanwhile: that is committed now
+        raise approval.NotAwaitingApproval(outcome)
+    return data
 
 
 def _parse(command_id: str):

@@ -5,7 +5,7 @@ with Take and Release. htmx polls the panel; its buttons post with the session's
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from mission_control.models import Target
 from mission_control.web import ApiError
 
 from . import approval_api, control_api, forms
-from .fragments import version
+from .fragments import is_htmx, version
 
 bp = Blueprint("approval_pages", __name__)
 bp.before_request(forms.refuse_cross_site_posts)
@@ -69,7 +69,12 @@ def _act(action, done: str) -> Response:
         notice, status = {"kind": "error", "text": f"Not found: {missing}."}, 404
     except ApiError as error:
         notice, status = {"kind": "error", "text": error.message}, error.status
-    html = panel() + render_template("partials/notice.html", notice=notice)
+    if not is_htmx():  # a plain form post (no script): back to the page, or why not
+        if status == 200:
+            return redirect(url_for("pages.index"), 303)
+        return Response(render_template("message.html", title="Refused", message=notice["text"],
+                                        back=url_for("pages.index")), status)
+    html = panel() + Markup(render_template("partials/notice.html", notice=notice))
     response = Response(html, status)
     response.headers["HX-Trigger"] = "queue-refresh"
     return response

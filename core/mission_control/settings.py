@@ -59,9 +59,8 @@ class Settings(BaseSettings):
     approval_required: Literal["hazardous", "all", "none"] = "hazardous"
     approval_timeout_s: float = Field(3600.0, gt=0)
     # Command authority (docs/authority.md): an exclusive control's lease when the request
-    # names none, and the longest one may ask for.
-    control_lease_s: float = Field(900.0, gt=0)
-    control_lease_max_s: float = Field(24 * 3600.0, gt=0)
+    # names none (at most a day, as a request may ask for).
+    control_lease_s: float = Field(900.0, gt=0, le=24 * 3600)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # ground's telecommand report (CSV): the most commands one range may hold (422 beyond).

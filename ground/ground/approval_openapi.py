@@ -50,7 +50,7 @@ def paths() -> dict[str, Any]:
                 "responses": {"200": json_response("the control held", "ControlOut"), **errors({
                     **BODY_ERRORS, 404: "unknown target",
                     409: "`controlled`: another user holds it (`holder`, `expires_at`)",
-                    422: "a field is wrong (lease_s above CONTROL_LEASE_MAX_S)"})}},
+                    422: "a field is wrong"})}},
             "delete": {
                 "summary": "Release control (its holder), or break another user's (an admin)",
                 "operationId": "releaseControl", "parameters": [TARGET_ID],

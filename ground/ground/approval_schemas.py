@@ -19,15 +19,18 @@ class Rejection(BaseModel):
                               description="why: kept as the command's status reason")
 
 
+LEASE_MAX_S = 24 * 3600  # the longest control one request may ask for
+
+
 class ControlRequest(BaseModel):
     """Optional body of POST /api/targets/{id}/control."""
 
     model_config = ConfigDict(extra="forbid")
 
     lease_s: StrictFloat | None = Field(
-        None, gt=0, allow_inf_nan=False,
-        description="how long the control lasts unless renewed (default CONTROL_LEASE_S; at "
-                    "most CONTROL_LEASE_MAX_S)")
+        None, gt=0, le=LEASE_MAX_S, allow_inf_nan=False,
+        description="how long the control lasts unless renewed, in seconds (default "
+                    "CONTROL_LEASE_S; at most a day)")
 
 
 class ControlOut(BaseModel):

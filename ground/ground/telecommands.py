@@ -31,8 +31,8 @@ class CommandNotFound(LookupError):
 
 class NotCancellable(Exception):
     def __init__(self, status: Status) -> None:
-        super().__init__(f"command is {status}; only READY or AWAITING_APPROVAL commands can "
-                         f"be cancelled")
+        super().__init__(f"command is {status}; only READY commands can be cancelled (and "
+                         f"those AWAITING_APPROVAL)")
         self.status = status
 
 

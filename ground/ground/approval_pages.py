@@ -26,8 +26,8 @@ def database():
     return current_app.extensions["database"]
 
 
-def panel() -> Markup:
-    """The panel's HTML for the signed-in user, carrying the version its polls send."""
+def _body() -> str:
+    """The panel's content for the signed-in user."""
     identity = current_identity()
     with database().transaction() as session:
         waiting = approval.waiting_for(session, identity.username)
@@ -35,9 +35,14 @@ def panel() -> Markup:
         names = forms.target_names(session)
         targets = session.execute(select(Target.id, Target.name).where(
             Target.removed_at.is_(None), Target.kind != "module").order_by(Target.name)).all()
-        body = render_template(
+        return render_template(
             "partials/approval_rows.html", waiting=waiting, holds=holds, names=names,
             targets=targets, me=identity.username, is_admin=role_allows(identity.role, "admin"))
+
+
+def panel(body: str | None = None) -> Markup:
+    """The whole panel, carrying the version of its content that its polls send back."""
+    body = _body() if body is None else body
     return Markup(render_template("partials/approval_panel.html", body=Markup(body),
                                   version=version(body)))
 
@@ -51,10 +56,10 @@ def _panel() -> dict:
 @bp.get("/ui/approvals")
 def approvals_fragment():
     """Fragment: the approvals and controls panel, polled; 204 when nothing changed."""
-    html = panel()
-    if request.args.get("since") and f'data-version="{request.args["since"]}"' in html:
+    body = _body()
+    if request.args.get("since") == version(body):
         return Response(status=204)
-    return Response(html)
+    return Response(panel(body))
 
 
 def _act(action, done: str) -> Response:

@@ -91,3 +91,12 @@ def test_a_viewer_sees_the_panel_without_buttons(app, database):
     assert 'data-action="approve"' not in html and 'data-action="take-control"' not in html
     assert viewer.post("/ui/controls", data={"target": "spacecraft"},
                        headers=HTMX).status_code == 403
+
+
+def test_the_polled_panel_answers_204_while_nothing_changed(app, database):
+    bob = signed_in(app, database, "bob")
+    first = bob.get("/ui/approvals", headers=HTMX)
+    version = first.text.split('data-version="')[1].split('"')[0]
+    assert bob.get(f"/ui/approvals?since={version}", headers=HTMX).status_code == 204
+    awaiting(database)
+    assert bob.get(f"/ui/approvals?since={version}", headers=HTMX).status_code == 200

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 
 from mission_control import passwords
 from mission_control.alert_models import Alert, Limit, LimitCount
+from mission_control.authority_models import TargetControl
 from mission_control.auth_models import ApiToken, AuthFailure, User
 from mission_control.batch_models import Batch
 from mission_control.db import Database
@@ -101,6 +102,7 @@ def empty_database_url(request, tmp_path):
 def reset_database(database: Database) -> None:
     """Bring the database back to its freshly migrated content."""
     with database.transaction() as session:
+        session.execute(delete(TargetControl))
         for alert_table in (Alert, Limit, LimitCount):
             session.execute(delete(alert_table))
         session.execute(delete(StackStep))

@@ -20,6 +20,8 @@ One loop thread writes the database, one transaction per pass; step threads only
             done yet, or a retry with backoff). The lease is released either way.
   verify    a command with a verifier that its target executed is not EXECUTED yet: the
             loop itself checks the telemetry store for it (``verification``), no step thread.
+  expire    (once a second) commands AWAITING_APPROVAL longer than APPROVAL_TIMEOUT_S end
+            CANCELLED "approval expired" (mission_control.approval).
 
 Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
 claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
@@ -42,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from mission_control import heartbeat, lifecycle, stacks
+from mission_control import approval, heartbeat, lifecycle, stacks
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.status import Status
@@ -124,6 +126,9 @@ class Worker:
                 moved = self._record(session, outcomes)
                 expired = timing.expire_due(session, self.worker_id, utcnow(),
                                             self.settings.worker_batch_size)
+                if take_over:  # approval requests waiting too long end CANCELLED
+                    unapproved = approval.expire(session, self.settings.approval_timeout_s,
+                                                 actor=self.worker_id)
                 # Stacks see their steps' new stages in this transaction (mission_control.stacks).
                 stacked = stacks.advance(session, actor=self.worker_id)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
@@ -148,6 +153,9 @@ class Worker:
             self.stop_requested.wait(min(self.settings.poll_interval_s, 5))
             return False, None
         self.last_pass_ok = time.monotonic()
+        if take_over and unapproved:
+            log.info("worker %s: %d approval requests expired (CANCELLED)", self.worker_id,
+                     unapproved)
         monitoring.picked_up(claimed, transmitted, utcnow())
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S

@@ -66,6 +66,16 @@ class CommandSpec:
     # A long-running command that reports progress: executing (ACKNOWLEDGED) with no report for
     # longer than this, it is flagged silent on the page (never failed for it). None: not a job.
     max_silence_s: float | None = None
+    # Two-person approval under APPROVAL_REQUIRED=hazardous (the default): None follows the
+    # hazard flag; True or False overrides it. "all" and "none" apply to every command.
+    approval: bool | None = None
+
+    def needs_approval(self, policy: str) -> bool:
+        """Whether a command of this spec waits for a second user's approval under ``policy``
+        (the APPROVAL_REQUIRED setting: hazardous, all or none)."""
+        if policy in ("all", "none"):
+            return policy == "all"
+        return self.hazardous if self.approval is None else self.approval
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "hazardous": self.hazardous,

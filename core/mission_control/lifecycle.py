@@ -22,16 +22,16 @@ from sqlalchemy.orm import Session
 from . import alerts, metrics
 from .alert_models import Alert
 from .models import Telecommand, TelecommandHistory
-from .status import ALLOWED, FINAL, IllegalTransition, Status, can_transition
+from .status import ALLOWED, FINAL, INITIAL, IllegalTransition, Status, can_transition
 from .timeutil import utcnow
 
-CREATED = "NONE"  # the from_status label of a command's creation (no status -> READY)
+CREATED = "NONE"  # the from_status label of a command's creation (no status -> INITIAL)
 TRANSITIONS = metrics.counter(
     "mc_telecommand_transitions_total",
     "Telecommand status changes committed, by from and to status (from NONE: created)",
     ["from_status", "to_status"])
 _PENDING = "mc_transitions"  # session.info key: changes made, counted when they commit
-for _from, _following in {None: {Status.READY}, **ALLOWED}.items():  # every pair shows, at 0
+for _from, _following in {None: INITIAL, **ALLOWED}.items():  # every pair shows, at 0
     for _to in _following:
         TRANSITIONS.labels(_from.value if _from else CREATED, _to.value)
 
@@ -55,12 +55,16 @@ def _rolled_back(session: Session) -> None:
         session.info.pop(_PENDING, None)  # nothing changed after all
 
 
-def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=None) -> None:
-    """Append the history row that opens a command's timeline (no status -> READY)."""
+def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=None,
+                    status: Status = Status.READY) -> None:
+    """Append the history row that opens a command's timeline (no status -> ``status``:
+    READY, or AWAITING_APPROVAL for one that needs a second user's approval)."""
+    if status not in INITIAL:
+        raise IllegalTransition(None, status)
     session.execute(insert(TelecommandHistory.__table__), {
-        "telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
+        "telecommand_id": command_id, "from_status": None, "to_status": status.value,
         "at": at or utcnow(), "actor": actor, "reason": None})
-    _count(session, CREATED, Status.READY.value, 1)
+    _count(session, CREATED, status.value, 1)
 
 
 def record_creations(session: Session, command_ids: list[uuid.UUID], *, actor: str,

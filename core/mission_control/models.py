@@ -68,7 +68,7 @@ class Telecommand(Base):
     module_id: Mapped[str | None] = mapped_column(String(64), default=None)
     command_name: Mapped[str] = mapped_column(String(64))
     args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default=Status.READY.value)
+    status: Mapped[str] = mapped_column(String(32), default=Status.READY.value)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
     operator: Mapped[str] = mapped_column(String(100))
     # The user who confirmed a hazardous command (its sender, on ground); the uplink carries it.
@@ -103,6 +103,9 @@ class Telecommand(Base):
     # Fleet-wide commands (batch_models.py): the batch that created it, if one did.
     batch_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("batches.id"), index=True, default=None)
+    # Two-person approval (migration 0016, docs/approval.md): who approved it (NULL: nobody
+    # had to, or not yet).
+    approved_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
     target: Mapped[Target] = relationship()
     history: Mapped[list[TelecommandHistory]] = relationship(
@@ -121,8 +124,8 @@ class TelecommandHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     telecommand_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("telecommands.id", ondelete="CASCADE"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     # A target's executor runs due commands at least this often (sooner when it knows of one).
     executor_poll_s: float = Field(0.1, gt=0)
 
+    # Two-person approval (docs/approval.md): which commands wait for a second user's approval
+    # (those the catalog marks hazardous, all, or none), and how long a request may wait
+    # before it ends CANCELLED "approval expired".
+    approval_required: Literal["hazardous", "all", "none"] = "hazardous"
+    approval_timeout_s: float = Field(3600.0, gt=0)
+    # Command authority (docs/authority.md): an exclusive control's lease when the request
+    # names none (at most a day, as a request may ask for).
+    control_lease_s: float = Field(900.0, gt=0, le=24 * 3600)
+
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # ground's telecommand report (CSV): the most commands one range may hold (422 beyond).
     report_max_rows: int = Field(100_000, ge=1, le=10_000_000)

@@ -10,6 +10,8 @@ import enum
 
 
 class Status(enum.StrEnum):
+    # Two-person approval (docs/approval.md): created so, it waits for a second user.
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     READY = "READY"
     TRANSMITTED = "TRANSMITTED"
     ACKNOWLEDGED = "ACKNOWLEDGED"
@@ -19,6 +21,7 @@ class Status(enum.StrEnum):
 
 
 ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.AWAITING_APPROVAL: frozenset({Status.READY, Status.CANCELLED}),
     # READY -> FAILED: a time-tagged command whose expires_at passed before it could go
     # (docs/lifecycle.md, "Time tags and contact windows").
     Status.READY: frozenset({Status.TRANSMITTED, Status.CANCELLED, Status.FAILED}),
@@ -29,6 +32,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.CANCELLED: frozenset(),
 }
 
+# The statuses a command may be created in (AWAITING_APPROVAL: it needs a second user).
+INITIAL: frozenset[Status] = frozenset({Status.AWAITING_APPROVAL, Status.READY})
 FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
 ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
 
@@ -36,7 +41,7 @@ ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
 class IllegalTransition(ValueError):
     """A caller asked for a change the lifecycle never allows (a programming error)."""
 
-    def __init__(self, from_status: Status, to_status: Status) -> None:
+    def __init__(self, from_status: Status | None, to_status: Status) -> None:
         super().__init__(f"{from_status} -> {to_status} is not an allowed transition")
         self.from_status = from_status
         self.to_status = to_status

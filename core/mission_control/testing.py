@@ -14,7 +14,7 @@ import pytest
 
 from mission_control import lifecycle
 from mission_control.db import Database
-from mission_control.status import Status, can_transition
+from mission_control.status import INITIAL, Status, can_transition
 from mission_control.models import SPACECRAFT_TARGET_ID, Telecommand
 from mission_control.timeutil import utcnow
 
@@ -72,7 +72,8 @@ def gen_command(database: Database, *, status: Status = Status.READY, command_na
                                 transmit_at=now if due_now else None,
                                 next_step_at=now if due_now else None))
         session.flush()
-        lifecycle.record_creation(session, command_id, actor="tester", at=now)
+        lifecycle.record_creation(session, command_id, actor="tester", at=now,
+                                  status=status if status in INITIAL else Status.READY)
     return command_id
 
 
@@ -127,8 +128,10 @@ def history_problems(database: Database) -> list[str]:
         by_command.setdefault(row.telecommand_id, []).append(row)
     for command_id, status in commands.items():
         history = by_command.get(command_id, [])
-        if not history or history[0].from_status is not None or history[0].to_status != Status.READY:
-            problems.append(f"{command_id}: history does not open with READY")
+        if not history or history[0].from_status is not None or \
+                history[0].to_status not in INITIAL:
+            problems.append(f"{command_id}: history does not open with READY or "
+                            f"AWAITING_APPROVAL")
             continue
         for before, after in zip(history, history[1:]):
             if after.from_status != before.to_status or \

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from mission_control import lifecycle
-from mission_control.status import ALLOWED, FINAL, IllegalTransition, Status
+from mission_control.status import ALLOWED, FINAL, INITIAL, IllegalTransition, Status
 from mission_control.models import Telecommand, TelecommandHistory
 
 from mission_control.testing import gen_command
@@ -16,11 +16,20 @@ FORBIDDEN_PAIRS = [(s, t) for s, t in itertools.product(Status, Status) if t not
 
 def test_the_lifecycle_is_the_documented_one():
     assert set(ALLOWED_PAIRS) == {
+        (Status.AWAITING_APPROVAL, Status.READY), (Status.AWAITING_APPROVAL, Status.CANCELLED),
         (Status.READY, Status.TRANSMITTED), (Status.READY, Status.CANCELLED),
         (Status.READY, Status.FAILED),  # expired (time tags)
         (Status.TRANSMITTED, Status.ACKNOWLEDGED), (Status.TRANSMITTED, Status.FAILED),
         (Status.ACKNOWLEDGED, Status.EXECUTED), (Status.ACKNOWLEDGED, Status.FAILED)}
     assert FINAL == {Status.EXECUTED, Status.FAILED, Status.CANCELLED}
+    assert INITIAL == {Status.AWAITING_APPROVAL, Status.READY}
+
+
+def test_a_command_is_created_in_an_initial_status_only(database):
+    command_id = gen_command(database)
+    with database.transaction() as session:
+        with pytest.raises(IllegalTransition):
+            lifecycle.record_creation(session, command_id, actor="t", status=Status.TRANSMITTED)
 
 
 @pytest.mark.parametrize("source,target", ALLOWED_PAIRS, ids=lambda s: str(s))

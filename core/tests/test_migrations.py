@@ -66,6 +66,7 @@ def test_the_migrations_build_the_schema_the_models_describe(database_url):
     import mission_control.progress_models  # noqa: F401
     import mission_control.auth_models  # noqa: F401  (its tables are in Base.metadata)
     import mission_control.pass_models  # noqa: F401
+    import mission_control.authority_models  # noqa: F401
     import mission_control.registry_models  # noqa: F401
     import mission_control.robot_models  # noqa: F401
     import mission_control.telemetry_models  # noqa: F401

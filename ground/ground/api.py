@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from sqlalchemy import select
 
-from mission_control import heartbeat, passes
+from mission_control import authority, heartbeat, passes
 from mission_control.authweb import current_identity, requires
 from mission_control.catalog import CATALOG, CatalogError
 from mission_control.logs import current_request_id
 from mission_control.models import Target
-from mission_control.timeutil import utcnow
+from mission_control.timeutil import isoformat, utcnow
 from mission_control.web import error_response, parse_body, parse_query, plain_header
 
 from . import fleet, progress, telecommands
@@ -49,6 +49,12 @@ def _not_cancellable(error: telecommands.NotCancellable):
     return error_response(409, "not_cancellable", str(error), status=error.status.value)
 
 
+@bp.app_errorhandler(authority.ControlledByOther)
+def _controlled(error: authority.ControlledByOther):
+    return error_response(409, "controlled", str(error), target=error.target_id,
+                          holder=error.holder, expires_at=isoformat(error.expires_at))
+
+
 @bp.errorhandler(telecommands.IdempotencyConflict)
 def _idempotency_conflict(error):
     return error_response(409, "idempotency_key_reused", str(error))
@@ -62,13 +68,15 @@ def _waiting(session, commands):
 @bp.post("/telecommands")
 @requires("operator")
 def create_telecommand():
-    """Accept a new telecommand (READY); an Idempotency-Key makes retries safe."""
+    """Accept a new telecommand (READY, or AWAITING_APPROVAL); an Idempotency-Key makes
+    retries safe."""
     body = parse_body(NewTelecommand)
     key = plain_header("Idempotency-Key", max_length=200)
     with database().transaction() as session:
-        command, created = telecommands.issue(session, body, operator=operator_name(),
-                                              idempotency_key=key,
-                                              request_id=current_request_id())
+        command, created = telecommands.issue(
+            session, body, operator=operator_name(), idempotency_key=key,
+            request_id=current_request_id(),
+            approval_policy=current_app.extensions["settings"].approval_required)
         data = telecommands.to_json(command, waiting=_waiting(session, [command]))
     headers = {"Location": f"/api/telecommands/{data['id']}"}
     if not created:
@@ -102,7 +110,7 @@ def get_telecommand(command_id: str):
 @bp.put("/telecommands/<command_id>/cancel")
 @requires("operator")
 def cancel_telecommand(command_id: str):
-    """Cancel a telecommand that is still READY."""
+    """Cancel a telecommand that is still AWAITING_APPROVAL or READY."""
     with database().transaction() as session:
         command = telecommands.cancel(session, telecommands.parse_id(command_id),
                                       operator=operator_name())

@@ -13,9 +13,10 @@ from mission_control.status import Status
 from mission_control.web import service_app
 
 from . import (
-    alerts_api, alerts_pages, api, batches_api, batches_pages, filters, fleet_pages, map_pages,
-    nav, pages, passes_api, passes_pages, reports_pages, signin, stacks_api, stacks_pages,
-    telecommands, telemetry_api, telemetry_csv, telemetry_pages, users_pages,
+    alerts_api, alerts_pages, api, approval_api, approval_pages, batches_api, batches_pages,
+    control_api, filters, fleet_pages, map_pages, nav, pages, passes_api, passes_pages,
+    reports_pages, signin, stacks_api, stacks_pages, telecommands, telemetry_api, telemetry_csv,
+    telemetry_pages, users_pages,
 )
 from .openapi import document
 
@@ -28,6 +29,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(alerts_api.bp)
     app.register_blueprint(passes_api.bp)
     app.register_blueprint(batches_api.bp)
+    app.register_blueprint(approval_api.bp)  # approval and command authority (issue 12)
+    app.register_blueprint(control_api.bp)
+    app.register_blueprint(approval_pages.bp)
     app.register_blueprint(telemetry_api.bp)
     app.register_blueprint(telemetry_csv.bp)
     app.register_blueprint(filters.bp)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from mission_control import authority
 from mission_control.catalog import CatalogError, CommandSpec, commands_for
 from mission_control.db import Database
 from mission_control.logs import current_request_id
@@ -178,9 +179,12 @@ def issue_from_form(database: Database, choices: list[TargetChoice], target_id: 
             confirm=form.get("confirm") in ("yes", "on", "true"),
             not_before=not_before_from_form(form))
         with database.transaction() as session:
-            command, _ = telecommands.issue(session, body, operator=operator,
-                                            request_id=current_request_id())
+            command, _ = telecommands.issue(
+                session, body, operator=operator, request_id=current_request_id(),
+                approval_policy=current_app.extensions["settings"].approval_required)
             return command, target_names(session)
+    except authority.ControlledByOther as refusal:
+        raise Refused({"target": str(refusal)}, f"Not sent: {refusal}.") from None
     except CatalogError as refusal:
         raise _catalog_refusal(refusal, command_name) from None
     except telecommands.UnknownTarget as refusal:

@@ -19,7 +19,10 @@ from mission_control.openapi import (
 
 from mission_control.telemetry_schemas import Batch, LatestQuery, SeriesQuery
 
-from . import alerts_openapi, batches_openapi, passes_openapi, stacks_openapi, telemetry_csv
+from . import (
+    alerts_openapi, approval_openapi, batches_openapi, passes_openapi, stacks_openapi,
+    telemetry_csv,
+)
 from .verification_view import verifier_schema
 from .reports import COLUMNS as REPORT_COLUMNS
 from .schemas import (
@@ -115,14 +118,16 @@ def _new_telecommand() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     schemas = components((TelecommandOut, TelecommandPage, FleetOut, Batch, Accepted, SeriesOut,
                           LatestOut, *alerts_openapi.MODELS, *stacks_openapi.MODELS,
-                          *passes_openapi.MODELS, *batches_openapi.MODELS),
+                          *passes_openapi.MODELS, *batches_openapi.MODELS,
+                          *approval_openapi.MODELS),
                          {**_new_telecommand(), **stacks_openapi.schemas(),
                           **batches_openapi.schemas()})
     location = {"Location": {"description": "URL of the command", "schema": {"type": "string"}}}
     paths = {
         "/api/telecommands": {
             "post": {
-                "summary": "Accept a new telecommand",
+                "summary": "Accept a new telecommand (READY, or AWAITING_APPROVAL when its "
+                           "command needs a second person's approval: APPROVAL_REQUIRED)",
                 "operationId": "createTelecommand",
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, **json_content("NewTelecommand")},
@@ -133,7 +138,9 @@ def document() -> dict[str, Any]:
                                 "description": "true when an earlier command was returned",
                                 "schema": {"type": "string", "enum": ["true"]}}}},
                     **errors({400: "malformed JSON",
-                              409: "Idempotency-Key reused for another command",
+                              409: "Idempotency-Key reused for another command; or "
+                                   "`controlled`: another user controls the target (`holder`, "
+                                   "`expires_at`)",
                               413: "body too large",
                               415: "not application/json",
                               422: "a field or header is wrong (`fields` says which); the target "
@@ -160,12 +167,13 @@ def document() -> dict[str, Any]:
         },
         "/api/telecommands/{command_id}/cancel": {
             "put": {
-                "summary": "Cancel a READY telecommand",
+                "summary": "Cancel a telecommand AWAITING_APPROVAL or READY",
                 "operationId": "cancelTelecommand",
                 "parameters": [ID],
                 "responses": {"200": json_response("cancelled", "TelecommandOut"),
                               **errors({404: "unknown or malformed id",
-                                        409: "not READY; the body's status says what it is"})},
+                                        409: "no longer AWAITING_APPROVAL or READY; the "
+                                             "body's status says what it is"})},
             },
         },
         "/api/catalog": {"get": {
@@ -199,6 +207,7 @@ def document() -> dict[str, Any]:
         **stacks_openapi.paths(),
         **passes_openapi.paths(),
         **batches_openapi.paths(),
+        **approval_openapi.paths(),
         "/api/reports/telecommands.csv": {"get": {
             "summary": "The telecommands created in a time range as CSV, oldest first",
             "description": "Columns: " + ", ".join(REPORT_COLUMNS) + ". `since` must be "
@@ -219,7 +228,8 @@ def document() -> dict[str, Any]:
                                ("put", "/api/telecommands/{command_id}/cancel"): "operator",
                                ("post", "/api/telemetry"): "operator",
                                **alerts_openapi.ROLES, **stacks_openapi.ROLES,
-                               **passes_openapi.ROLES, **batches_openapi.ROLES})
+                               **passes_openapi.ROLES, **batches_openapi.ROLES,
+                               **approval_openapi.ROLES})
 
 
 def _telemetry_paths() -> dict[str, Any]:

@@ -101,6 +101,8 @@ class TelecommandOut(BaseModel):
                                                  "carries it")
     request_id: str | None = Field(description="the X-Request-ID of the call that created it: "
                                                "its log lines in every service carry it")
+    approved_by: str | None = Field(None, description="two-person approval: who approved it "
+                                                      "(null: none needed, or not yet)")
     created_at: str
     updated_at: str
     transmit_at: str | None = Field(description="scheduled transmission time while READY")

@@ -10,8 +10,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mission_control import lifecycle
-from mission_control.catalog import validate_command
+from mission_control import authority, lifecycle
+from mission_control.catalog import commands_for, validate_command
 from mission_control.db import Database
 from mission_control.status import Status
 from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
@@ -33,7 +33,8 @@ class CommandNotFound(LookupError):
 
 class NotCancellable(Exception):
     def __init__(self, status: Status) -> None:
-        super().__init__(f"command is {status}; only READY commands can be cancelled")
+        super().__init__(f"command is {status}; only READY commands can be cancelled (and "
+                         f"those AWAITING_APPROVAL)")
         self.status = status
 
 
@@ -66,10 +67,13 @@ def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, 
 
 
 def issue(session: Session, request: NewTelecommand, *, operator: str,
-          idempotency_key: str | None = None,
-          request_id: str | None = None) -> tuple[Telecommand, bool]:
-    """Validate and log a new READY command; returns it and whether it was created now.
+          idempotency_key: str | None = None, request_id: str | None = None,
+          approval_policy: str = "none") -> tuple[Telecommand, bool]:
+    """Validate and log a new command; returns it and whether it was created now.
     ``request_id`` is the creating call's, kept on the command for the worker's log lines.
+    It is READY, or AWAITING_APPROVAL when its catalog entry needs approval under
+    ``approval_policy`` (APPROVAL_REQUIRED). A target under another user's control refuses
+    it (authority.ControlledByOther).
 
     With an idempotency key, a retry returns the command the key first created. A race
     between two first uses is settled by the key's unique index: the loser reads the winner's.
@@ -80,9 +84,12 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
             return _same_request_or_conflict(existing, request), False
     target, kind = _resolve_target(session, request)
     args = validate_command(kind, request.command_name, request.args, confirm=request.confirm)
+    authority.check(session, [target.id, request.module_id], operator)
+    status = Status.AWAITING_APPROVAL if commands_for(kind)[request.command_name] \
+        .needs_approval(approval_policy) else Status.READY
     now = utcnow()
     row = dict(id=uuid.uuid4(), target_id=target.id, module_id=request.module_id,
-               command_name=request.command_name, args=args, status=Status.READY.value,
+               command_name=request.command_name, args=args, status=status.value,
                operator=operator, confirmed_by=operator if request.confirm else None,
                idempotency_key=idempotency_key, request_id=request_id, created_at=now,
                updated_at=now, attempts=0,
@@ -101,7 +108,7 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
             if existing is None:
                 raise
             return _same_request_or_conflict(existing, request), False
-    lifecycle.record_creation(session, row["id"], actor=operator, at=now)
+    lifecycle.record_creation(session, row["id"], actor=operator, at=now, status=status)
     return Telecommand(**row), True
 
 
@@ -152,13 +159,19 @@ def counts_by_status(database: Database) -> dict[str, int]:
         return {status: count for status, count in rows}
 
 
+CANCELLABLE = (Status.AWAITING_APPROVAL, Status.READY)
+
+
 def cancel(session: Session, command_id: uuid.UUID, *, operator: str) -> Telecommand:
-    """Cancel a READY command; the conditional update decides any race with the worker."""
-    if lifecycle.transition(session, command_id, Status.READY, Status.CANCELLED, actor=operator,
-                            reason=f"cancelled by {operator}"):
-        session.expire_all()
-        return get(session, command_id)
+    """Cancel a command AWAITING_APPROVAL or READY; the conditional update decides any race
+    with the worker or an approver. Statuses only move forward, so the loop ends."""
     status = lifecycle.current_status(session, command_id)
+    while status in CANCELLABLE:
+        if lifecycle.transition(session, command_id, status, Status.CANCELLED, actor=operator,
+                                reason=f"cancelled by {operator}"):
+            session.expire_all()
+            return get(session, command_id)
+        status = lifecycle.current_status(session, command_id)  # someone else moved it
     if status is None:
         raise CommandNotFound(str(command_id))
     raise NotCancellable(status)
@@ -172,6 +185,7 @@ def to_json(command: Telecommand, *, with_history: bool = False,
         "target": command.target_id, "module_id": command.module_id, "args": command.args,
         "status": command.status, "status_reason": command.status_reason,
         "operator": command.operator, "confirmed_by": command.confirmed_by,
+        "approved_by": command.approved_by,
         "request_id": command.request_id,
         "created_at": isoformat(command.created_at),
         "updated_at": isoformat(command.updated_at),

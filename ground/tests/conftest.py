@@ -21,7 +21,9 @@ def make_app(database: Database, var_dir) -> AppFactory:
     """Build a ground app on the test database; keyword arguments override settings."""
 
     def build(**overrides: Any) -> Flask:
-        values = {"database_url": database.url, "var_dir": var_dir, **overrides}
+        # Two-person approval off unless a test turns it on (test_ground_approval.py).
+        values = {"database_url": database.url, "var_dir": var_dir,
+                  "approval_required": "none", **overrides}
         return create_app(Settings(**values), database=database)
 
     return build

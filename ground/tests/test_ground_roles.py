@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from mission_control.auth import hash_token
 from mission_control.auth_models import ApiToken, User
 from mission_control.models import Target
 from mission_control.registry_models import Robot
+from mission_control.status import Status
 from mission_control.testing import (
     CALLER_ROLES, add_user, assert_error, caller_token, gen_alert, gen_command, gen_stack,
     token_for,
@@ -52,6 +54,21 @@ def _batch_id(database, username):
     with database.transaction() as session:
         return batches.create(session, NewBatch(command_name="PING", selector={}), "tester",
                               max_targets=10).id
+def _held_by(database, username):
+    """The spacecraft, under the control of ``username`` (whoever calls releases their own)."""
+    from mission_control.authority_models import TargetControl
+    from mission_control.timeutil import utcnow
+
+    with database.transaction() as session:
+        session.merge(TargetControl(target_id="spacecraft", holder=username or "nobody",
+                                    acquired_at=utcnow(),
+                                    expires_at=utcnow() + timedelta(minutes=5)))
+    return {"target_id": "spacecraft"}
+
+
+def _awaiting(database, _username):
+    return {"command_id": gen_command(database, status=Status.AWAITING_APPROVAL,
+                                      command_name="REBOOT", confirmed_by="tester")}
 
 
 # (method, rule, role needed, success status, path arguments, JSON body); the path argument
@@ -63,6 +80,15 @@ ROUTES = [
      lambda db, _: {"command_id": gen_command(db)}, None),
     ("PUT", "/api/telecommands/<command_id>/cancel", "operator", 200,
      lambda db, _: {"command_id": gen_command(db)}, None),
+    ("POST", "/api/telecommands/<command_id>/approve", "operator", 200, _awaiting, None),
+    ("POST", "/api/telecommands/<command_id>/reject", "operator", 200, _awaiting,
+     {"reason": "not now"}),
+    ("POST", "/api/targets/<target_id>/control", "operator", 200,
+     lambda db, _: {"target_id": "spacecraft"}, None),
+    ("DELETE", "/api/targets/<target_id>/control", "operator", 204, _held_by, None),
+    ("GET", "/api/targets/<target_id>/control", "viewer", 200,
+     lambda db, _: {"target_id": "spacecraft"}, None),
+    ("GET", "/api/controls", "viewer", 200, None, None),
     ("GET", "/api/catalog", "viewer", 200, None, None),
     ("GET", "/api/batches", "viewer", 200, None, None),
     ("POST", "/api/batches", "operator", 201, _a_robot,

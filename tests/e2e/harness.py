@@ -216,6 +216,7 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         "POLL_INTERVAL_S": "0.2",
         "WEB_CONCURRENCY": "2",
         "METRICS_PORT": "0",  # no command-sender port unless a test gives one (metrics_port=)
+        "APPROVAL_REQUIRED": "none",  # hazardous commands go straight on unless a test asks
         **{key.upper(): str(value) for key, value in settings.items()},
     })
     system = System(env=env, log_dir=log_dir, credentials=credentials)

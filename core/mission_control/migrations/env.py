@@ -4,8 +4,8 @@ from alembic import context
 
 from mission_control.db import make_engine
 from mission_control import (  # noqa: F401  (register their tables)
-    alert_models, auth_models, batch_models, pass_models, progress_models, registry_models,
-    robot_models, stack_models, telemetry_models,
+    alert_models, auth_models, authority_models, batch_models, pass_models, progress_models,
+    registry_models, robot_models, stack_models, telemetry_models,
 )
 from mission_control.models import Base
 

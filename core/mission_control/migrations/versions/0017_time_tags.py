@@ -3,7 +3,7 @@
 ``target_passes``, the contact windows of a target.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-11-26
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from mission_control.timeutil import UTCDateTime
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

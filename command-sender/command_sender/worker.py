@@ -130,7 +130,8 @@ class Worker:
                     unapproved = approval.expire(session, self.settings.approval_timeout_s,
                                                  actor=self.worker_id)
                 # Stacks see their steps' new stages in this transaction (mission_control.stacks).
-                stacked = stacks.advance(session, actor=self.worker_id)
+                stacked = stacks.advance(session, actor=self.worker_id,
+                                         approval_policy=self.settings.approval_required)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
                 claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,

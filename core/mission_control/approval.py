@@ -26,8 +26,9 @@ EXPIRED = "approval expired"
 class NotAwaitingApproval(Exception):
     """The command is no longer (or never was) waiting for approval."""
 
-    def __init__(self, status: Status) -> None:
-        super().__init__(f"command is {status}; only AWAITING_APPROVAL commands can be "
+    def __init__(self, status: Status, what: str | None = None) -> None:
+        super().__init__(f"no command {what} is AWAITING_APPROVAL (any more)" if what else
+                         f"command is {status}; only AWAITING_APPROVAL commands can be "
                          f"approved or rejected")
         self.status = status
 
@@ -69,6 +70,26 @@ def approve(session: Session, command_id: uuid.UUID, *, approver: str,
                                 values={"approved_by": approver}):
         raise NotAwaitingApproval(_status(session, command_id))
     return Status.READY
+
+
+def approve_batch(session: Session, batch_id: uuid.UUID, sender: str, *, approver: str,
+                  timeout_s: float) -> int:
+    """Approve, in one conditional UPDATE, every command of a fleet-wide batch (sent by
+    ``sender``) still AWAITING_APPROVAL and not past ``timeout_s``; returns how many became
+    READY. The sweep expires the others; a command cancelled or rejected meanwhile stays so."""
+    if sender == approver:
+        raise SelfApproval(approver)
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    ids = session.scalars(select(Telecommand.id)
+                          .where(Telecommand.batch_id == batch_id,
+                                 Telecommand.status == Status.AWAITING_APPROVAL.value,
+                                 Telecommand.created_at > cutoff)).all()
+    won = lifecycle.transition_many(session, Status.AWAITING_APPROVAL, Status.READY,
+                                    {cid: f"approved by {approver}" for cid in ids},
+                                    actor=approver, common={"approved_by": approver})
+    if not won:
+        raise NotAwaitingApproval(Status.AWAITING_APPROVAL, what="of this batch")
+    return len(won)
 
 
 def reject(session: Session, command_id: uuid.UUID, *, rejecter: str, reason: str) -> None:

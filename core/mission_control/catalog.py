@@ -142,13 +142,25 @@ def commands_for(kind: str) -> dict[str, CommandSpec]:
     return CATALOG.get(kind, {})
 
 
-def verifier_of(command_name: str) -> Verifier | None:
-    """The verifier of a command, whatever its target kind (a name means one command)."""
+def spec_named(command_name: str) -> CommandSpec | None:
+    """The spec of a command, whatever its target kind (a name means one command)."""
     for commands in CATALOG.values():
         spec = commands.get(command_name)
         if spec is not None:
-            return spec.verifier
+            return spec
     return None
+
+
+def verifier_of(command_name: str) -> Verifier | None:
+    spec = spec_named(command_name)
+    return spec.verifier if spec else None
+
+
+def needs_approval(command_name: str, policy: str) -> bool:
+    """Whether a command of this name waits for a second user's approval under ``policy``
+    (APPROVAL_REQUIRED)."""
+    spec = spec_named(command_name)
+    return spec is not None and spec.needs_approval(policy)
 
 
 def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool = False) -> dict[str, Any]:
@@ -178,7 +190,5 @@ def validate_command(kind: str, command_name: str, args: Any, *, confirm: bool =
 
 def max_silence_s(command_name: str) -> float | None:
     """The catalog's max_silence_s of a command (one spec per name, whatever the kind)."""
-    for commands in CATALOG.values():
-        if command_name in commands:
-            return commands[command_name].max_silence_s
-    return None
+    spec = spec_named(command_name)
+    return spec.max_silence_s if spec else None

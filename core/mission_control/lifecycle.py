@@ -68,16 +68,18 @@ def record_creation(session: Session, command_id: uuid.UUID, *, actor: str, at=N
 
 
 def record_creations(session: Session, command_ids: list[uuid.UUID], *, actor: str,
-                     at=None) -> None:
+                     at=None, status: Status = Status.READY) -> None:
     """The opening history rows of many commands created together (a fleet-wide command): one
     executemany INSERT, however many there are."""
+    if status not in INITIAL:
+        raise IllegalTransition(None, status)
     if not command_ids:
         return
     at = at or utcnow()
     session.execute(insert(TelecommandHistory.__table__), [
-        {"telecommand_id": command_id, "from_status": None, "to_status": Status.READY.value,
+        {"telecommand_id": command_id, "from_status": None, "to_status": status.value,
          "at": at, "actor": actor, "reason": None} for command_id in command_ids])
-    _count(session, CREATED, Status.READY.value, len(command_ids))
+    _count(session, CREATED, status.value, len(command_ids))
 
 
 def transition(

@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import lifecycle
+from .catalog import needs_approval
 from .models import Telecommand
 from .stack_models import (
     COMPLETED, FAILED, PENDING, RUNNING, SENT, SKIPPED, Stack, StackStep,
@@ -55,17 +56,22 @@ class StepView:
         return self.status if self.step.state == SENT and self.status else self.step.state
 
 
-def send_step(session: Session, stack: Stack, step: StackStep, now: datetime) -> uuid.UUID:
-    """Create the READY telecommand of a PENDING step, due at now + its delay, and mark the
-    step SENT with its id, in the caller's transaction (which holds the stack's row)."""
-    due = now + timedelta(seconds=step.delay_s)
+def send_step(session: Session, stack: Stack, step: StackStep, now: datetime,
+              approval_policy: str) -> uuid.UUID:
+    """Create the telecommand of a PENDING step and mark the step SENT with its id, in the
+    caller's transaction (which holds the stack's row). It is READY and due at now + its
+    delay; or, when its command needs approval under ``approval_policy`` (APPROVAL_REQUIRED),
+    AWAITING_APPROVAL (the stack waits for it) and, once approved, scheduled like any other."""
+    waits = needs_approval(step.command_name, approval_policy)
+    due = None if waits else now + timedelta(seconds=step.delay_s)
+    status = Status.AWAITING_APPROVAL if waits else Status.READY
     row = dict(id=uuid.uuid4(), target_id=stack.target_id, module_id=step.module_id,
-               command_name=step.command_name, args=step.args, status=Status.READY.value,
+               command_name=step.command_name, args=step.args, status=status.value,
                operator=stack.created_by, confirmed_by=stack.created_by if step.confirm else None,
                created_at=now, updated_at=now, attempts=0, transmit_at=due, next_step_at=due,
                stack_id=stack.id)
     session.execute(insert(Telecommand.__table__), row)
-    lifecycle.record_creation(session, row["id"], actor=stack.created_by, at=now)
+    lifecycle.record_creation(session, row["id"], actor=stack.created_by, at=now, status=status)
     marked = session.execute(
         update(StackStep.__table__)
         .where(StackStep.stack_id == stack.id, StackStep.position == step.position,
@@ -112,7 +118,8 @@ def views(session: Session, stack_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[
     return found
 
 
-def advance(session: Session, *, actor: str, limit: int = ADVANCE_LIMIT) -> list[str]:
+def advance(session: Session, *, actor: str, approval_policy: str,
+            limit: int = ADVANCE_LIMIT) -> list[str]:
     """One pass over RUNNING stacks: send the next step of each whose current step reached its
     stage, stop those with a failed step, complete those whose commands are all final.
 
@@ -125,7 +132,7 @@ def advance(session: Session, *, actor: str, limit: int = ADVANCE_LIMIT) -> list
     now = utcnow()
     changes = []
     for stack in stacks:
-        change = _advance_one(session, stack, steps[stack.id], now, actor)
+        change = _advance_one(session, stack, steps[stack.id], now, actor, approval_policy)
         if change:
             changes.append(f"stack {stack.id}: {change}")
     return changes
@@ -157,7 +164,7 @@ def _due(session: Session, limit: int) -> list[Stack]:
 
 
 def _advance_one(session: Session, stack: Stack, steps: list[StepView], now: datetime,
-                 actor: str) -> str | None:
+                 actor: str, approval_policy: str) -> str | None:
     failed = [v for v in steps if v.step.state == SENT and v.status in UNSUCCESSFUL]
     if failed and stack.on_failure == "stop":
         first = failed[0]
@@ -171,7 +178,7 @@ def _advance_one(session: Session, stack: Stack, steps: list[StepView], now: dat
         current = sent[-1] if sent else None
         if current is None or current.status in REACHED[current.step.wait_for]:
             step = pending[0].step
-            command_id = send_step(session, stack, step, now)
+            command_id = send_step(session, stack, step, now, approval_policy)
             session.execute(update(Stack.__table__).where(Stack.id == stack.id)
                             .values(updated_at=now))
             return f"step {step.position} sent as command {command_id}"

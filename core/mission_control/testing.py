@@ -93,7 +93,7 @@ def gen_stack(database: Database, *, steps: int = 2) -> uuid.UUID:
                 for n in range(1, steps + 1)]
         session.add_all(rows)
         session.flush()
-        stacks.send_step(session, stack, rows[0], now)
+        stacks.send_step(session, stack, rows[0], now, "none")
         return stack.id
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from mission_control import lifecycle
+from mission_control import authority, lifecycle
 from mission_control.batch_models import Batch
-from mission_control.catalog import CatalogError, validate_command
+from mission_control.catalog import CatalogError, needs_approval, validate_command
 from mission_control.models import Target, Telecommand
 from mission_control.registry_models import Level, Module, Project, Robot
 from mission_control.status import FINAL, Status
@@ -55,17 +55,21 @@ def parse_id(raw: str) -> uuid.UUID:
 
 
 def create(session: Session, request: NewBatch, user: str, *, max_targets: int,
-           request_id: str | None = None) -> Batch:
-    """Create a batch and one READY telecommand per target, or refuse with BatchRefused."""
+           approval_policy: str, request_id: str | None = None) -> Batch:
+    """Create a batch and one telecommand per target, or refuse with BatchRefused (or
+    authority.ControlledByOther when another user controls one of them). The commands are
+    READY, or all AWAITING_APPROVAL when the command needs approval under ``approval_policy``
+    (one approval of the batch, ``approval.approve_batch``, releases them together)."""
     try:
-        return _create(session, request, user, max_targets=max_targets, request_id=request_id)
+        return _create(session, request, user, max_targets=max_targets, request_id=request_id,
+                       approval_policy=approval_policy)
     except BatchRefused as refusal:
         refusal.field = "targets" if request.targets is not None else "selector"
         raise
 
 
 def _create(session: Session, request: NewBatch, user: str, *, max_targets: int,
-            request_id: str | None) -> Batch:
+            request_id: str | None, approval_policy: str) -> Batch:
     if request.targets is not None:
         ids = request.targets
         _refuse_duplicates(ids)
@@ -79,6 +83,9 @@ def _create(session: Session, request: NewBatch, user: str, *, max_targets: int,
                            [{"id": i, "reason": "beyond the limit"} for i in ids[max_targets:]])
     addressed = _resolve(session, ids)
     args = _validate(request, addressed)
+    authority.check(session, [i for pair in addressed.values() for i in pair], user)
+    status = Status.AWAITING_APPROVAL if needs_approval(request.command_name, approval_policy) \
+        else Status.READY
     now = utcnow()
     batch = Batch(id=uuid.uuid4(), command_name=request.command_name, args=args,
                   module=request.selector.module if request.selector else None,
@@ -88,13 +95,14 @@ def _create(session: Session, request: NewBatch, user: str, *, max_targets: int,
     session.add(batch)
     session.flush()
     rows = [dict(id=uuid.uuid4(), target_id=robot_id, module_id=module_id,
-                 command_name=request.command_name, args=args, status=Status.READY.value,
+                 command_name=request.command_name, args=args, status=status.value,
                  operator=user, confirmed_by=user if request.confirm else None,
                  idempotency_key=None, request_id=request_id, created_at=now, updated_at=now,
                  attempts=0, batch_id=batch.id)
             for robot_id, module_id in addressed.values()]
     session.execute(insert(Telecommand.__table__), rows)
-    lifecycle.record_creations(session, [row["id"] for row in rows], actor=user, at=now)
+    lifecycle.record_creations(session, [row["id"] for row in rows], actor=user, at=now,
+                               status=status)
     return batch
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from mission_control import approval
 from mission_control.authweb import current_identity, requires
 from mission_control.db import Database
 from mission_control.logs import current_request_id
@@ -39,6 +40,7 @@ def create_batch():
     with database().transaction() as session:
         batch = batches.create(session, body, current_identity().username,
                                max_targets=settings.batch_max_targets,
+                               approval_policy=settings.approval_required,
                                request_id=current_request_id())
         data = {"id": str(batch.id), "count": batch.count}
     return data, 201, {"Location": f"/api/batches/{data['id']}"}
@@ -62,3 +64,22 @@ def get_batch(batch_id: str):
         batch = batches.get(session, batches.parse_id(batch_id))
         return batches.to_json(batch, batches.counts(session, [batch.id])[batch.id],
                                batches.failed(session, batch.id))
+
+
+@bp.post("/batches/<batch_id>/approve")
+@requires("operator")
+def approve_batch(batch_id: str):
+    """Approve every command of a batch still awaiting approval (another user than its
+    sender): one decision for the whole fleet-wide command."""
+    settings = current_app.extensions["settings"]
+    with database().transaction() as session:
+        batch = batches.get(session, batches.parse_id(batch_id))
+        try:
+            approved = approval.approve_batch(session, batch.id, batch.created_by,
+                                              approver=current_identity().username,
+                                              timeout_s=settings.approval_timeout_s)
+        except approval.SelfApproval as error:
+            return error_response(403, "own_command", str(error))
+        except approval.NotAwaitingApproval as error:
+            return error_response(409, "not_awaiting_approval", str(error))
+        return {"id": str(batch.id), "approved": approved}

@@ -15,7 +15,8 @@ from .batch_schemas import (
 
 MODELS = (BatchCreated, FailedCommand, BatchOut, BatchPage)
 KINDS = ("robot", "module")
-ROLES = {("post", "/api/batches"): "operator"}
+ROLES = {("post", "/api/batches"): "operator",
+         ("post", "/api/batches/{batch_id}/approve"): "operator"}
 ID = {"name": "batch_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
 
@@ -92,4 +93,18 @@ def paths() -> dict[str, Any]:
             "operationId": "getBatch", "parameters": [ID],
             "responses": {"200": json_response("found", "BatchOut"),
                           "404": error("unknown or malformed id")}}},
+        "/api/batches/{batch_id}/approve": {"post": {
+            "summary": "Approve every command of the batch still AWAITING_APPROVAL: they become "
+                       "READY together (two-person rule: another operator or admin than the "
+                       "batch's sender)",
+            "operationId": "approveBatch", "parameters": [ID],
+            "responses": {"200": {"description": "approved: `{\"id\", \"approved\": n}`",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["id", "approved"],
+                                      "properties": {"id": {"type": "string"},
+                                                     "approved": {"type": "integer"}}}}}},
+                          "403": error("`own_command`: the batch's sender cannot approve it"),
+                          "404": error("unknown or malformed id"),
+                          "409": error("`not_awaiting_approval`: none of its commands awaits "
+                                       "approval")}}},
     }

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from mission_control import authority
 from mission_control.authweb import current_identity, requires
 from mission_control.catalog import CATALOG
 from mission_control.logs import current_request_id
@@ -117,16 +118,19 @@ def send():
     """Send the form's command to every robot (or module) the selector matches."""
     values = {k: request.form.get(k, "") for k in
               ("command_name", "args", "place", "status", "connection", "module")}
+    settings = current_app.extensions["settings"]
     try:
         body = _request(request.form)
         with database().transaction() as session:
             batch = batches.create(session, body, current_identity().username,
-                                   max_targets=current_app.extensions["settings"]
-                                   .batch_max_targets, request_id=current_request_id())
+                                   max_targets=settings.batch_max_targets,
+                                   approval_policy=settings.approval_required,
+                                   request_id=current_request_id())
             sent = {"id": str(batch.id), "count": batch.count,
                     "command_name": batch.command_name}
-    except ValueError as error:
-        return _answer(_form(values, error=str(error)), 422)
+    except (ValueError, authority.ControlledByOther) as error:
+        return _answer(_form(values, error=str(error)), 409
+                       if isinstance(error, authority.ControlledByOther) else 422)
     except batches.BatchRefused as error:
         return _answer(_form(values, error=error.message,
                              offending=error.offending[:OFFENDING_SHOWN],

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from mission_control import stacks
+from mission_control import authority, stacks
 from mission_control.auth import Identity
 from mission_control.catalog import CatalogError, validate_command
 from mission_control.stack_models import CANCELLED, PENDING, RUNNING, Stack, StackStep
@@ -20,7 +20,7 @@ from mission_control.timeutil import isoformat, utcnow
 
 from .schemas import NewTelecommand
 from .stack_schemas import NewStack
-from .telecommands import UnknownTarget, _resolve_target
+from .telecommands import UnknownTarget, resolve_target
 
 FINAL_VALUES = frozenset(s.value for s in FINAL)
 
@@ -51,18 +51,21 @@ def parse_id(raw: str) -> uuid.UUID:
         raise StackNotFound(raw) from None
 
 
-def create(session: Session, request: NewStack, user: Identity) -> Stack:
+def create(session: Session, request: NewStack, user: Identity, *,
+           approval_policy: str) -> Stack:
     """Validate every step against the catalog, store the stack and send its first step.
 
-    The one place a stack is created: checks that apply to whole stacks (approval, command
-    authority) belong here, before anything is written.
+    The one place a stack is created. A target (or a step's module) under another user's
+    control refuses the whole stack (authority.ControlledByOther) before anything is written;
+    a step whose command needs approval under ``approval_policy`` is created AWAITING_APPROVAL
+    when its turn comes, and the stack waits for it.
     """
     steps = []
     for index, step in enumerate(request.steps):
         command = NewTelecommand(command_name=step.command_name, target=request.target,
                                  module_id=step.module_id, args=step.args, confirm=step.confirm)
         try:
-            target, kind = _resolve_target(session, command)
+            target, kind = resolve_target(session, command)
             args = validate_command(kind, step.command_name, step.args, confirm=step.confirm)
         except (CatalogError, UnknownTarget) as error:
             raise StepRefused(index, error) from None
@@ -70,6 +73,7 @@ def create(session: Session, request: NewStack, user: Identity) -> Stack:
                           module_id=step.module_id, args=args, confirm=step.confirm,
                           wait_for=step.wait_for, delay_s=step.delay_s, telecommand_id=None,
                           state=PENDING))
+    authority.check(session, [target.id, *(s["module_id"] for s in steps)], user.username)
     now = utcnow()
     stack = Stack(id=uuid.uuid4(), target_id=target.id, name=request.name, status=RUNNING,
                   on_failure=request.on_failure, created_by=user.username, created_at=now,
@@ -79,7 +83,7 @@ def create(session: Session, request: NewStack, user: Identity) -> Stack:
     session.execute(insert(StackStep.__table__), [{"stack_id": stack.id, **s} for s in steps])
     first = session.scalar(select(StackStep).where(StackStep.stack_id == stack.id,
                                                    StackStep.position == 1))
-    stacks.send_step(session, stack, first, now)
+    stacks.send_step(session, stack, first, now, approval_policy)
     return stack
 
 

@@ -46,7 +46,9 @@ def create_stack():
     """Create a stack: every step checked against the catalog, the first one sent."""
     body = parse_body(NewStack)
     with database().transaction() as session:
-        stack = stacks.create(session, body, current_identity())
+        stack = stacks.create(
+            session, body, current_identity(),
+            approval_policy=current_app.extensions["settings"].approval_required)
         data = stacks.many_to_json(session, [stack], with_steps=True)[0]
     return data, 201, {"Location": f"/api/stacks/{data['id']}"}
 

@@ -49,7 +49,7 @@ def parse_id(raw: str) -> uuid.UUID:
         raise CommandNotFound(raw) from None
 
 
-def _resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, str]:
+def resolve_target(session: Session, request: NewTelecommand) -> tuple[Target, str]:
     """The addressed target and the catalog kind that applies (the module's, if one is named)."""
     target_id = request.target or SPACECRAFT_TARGET_ID
     target = session.get(Target, target_id)
@@ -82,7 +82,7 @@ def issue(session: Session, request: NewTelecommand, *, operator: str,
         existing = _by_idempotency_key(session, idempotency_key)
         if existing is not None:
             return _same_request_or_conflict(existing, request), False
-    target, kind = _resolve_target(session, request)
+    target, kind = resolve_target(session, request)
     args = validate_command(kind, request.command_name, request.args, confirm=request.confirm)
     authority.check(session, [target.id, request.module_id], operator)
     status = Status.AWAITING_APPROVAL if commands_for(kind)[request.command_name] \

@@ -53,7 +53,17 @@ def _batch_id(database, username):
     _a_robot(database, username)
     with database.transaction() as session:
         return batches.create(session, NewBatch(command_name="PING", selector={}), "tester",
-                              max_targets=10).id
+                              max_targets=10, approval_policy="none").id
+
+
+def _awaiting_batch(database, username):
+    """A batch of a hazardous command, awaiting approval, sent by someone else."""
+    _a_robot(database, username)
+    with database.transaction() as session:
+        batch = batches.create(session, NewBatch(command_name="REBOOT", selector={},
+                                                 confirm=True), "tester", max_targets=10,
+                               approval_policy="hazardous")
+    return {"batch_id": batch.id}
 def _held_by(database, username):
     """The spacecraft, under the control of ``username`` (whoever calls releases their own)."""
     from mission_control.authority_models import TargetControl
@@ -91,6 +101,7 @@ ROUTES = [
     ("GET", "/api/controls", "viewer", 200, None, None),
     ("GET", "/api/catalog", "viewer", 200, None, None),
     ("GET", "/api/batches", "viewer", 200, None, None),
+    ("POST", "/api/batches/<batch_id>/approve", "operator", 200, _awaiting_batch, None),
     ("POST", "/api/batches", "operator", 201, _a_robot,
      {"command_name": "PING", "selector": {}}),
     ("GET", "/api/batches/<batch_id>", "viewer", 200,

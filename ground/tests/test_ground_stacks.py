@@ -31,7 +31,7 @@ def create(client, *steps, **more):
 
 def advance(database):
     with database.transaction() as session:
-        return stacks.advance(session, actor="test-worker")
+        return stacks.advance(session, actor="test-worker", approval_policy="none")
 
 
 def move(database, command_id, *path):
@@ -248,6 +248,6 @@ def test_stacks_waiting_for_their_step_do_not_crowd_out_those_due(client, databa
     due = create(client, step(), step())
     move(database, due["steps"][0]["telecommand_id"], *PATH, Status.EXECUTED)
     with database.transaction() as session:
-        assert len(stacks.advance(session, actor="test-worker", limit=1)) == 1
+        assert len(stacks.advance(session, actor="test-worker", approval_policy="none", limit=1)) == 1
     assert show(client, due["id"])["steps"][1]["status"] == "READY"
     assert all(show(client, s["id"])["progress"]["done"] == 0 for s in waiting)

@@ -364,14 +364,19 @@ def test_a_stale_tab_is_told_why_its_send_was_refused(system_factory, browser, a
     stale = context.new_page()
     csp.attach(stale)
     sign_in(stale, system, accounts["operator"])
-    context.clear_cookies()
-    fresh = context.new_page()
+    # The new session's cookie replaces the old one at once (signing in elsewhere, then
+    # taking its cookie): with the cookie cleared first, the stale tab's queue poll would
+    # be sent to /login in between, which is another story (a signed-out tab).
+    elsewhere = browser.new_context()
+    fresh = elsewhere.new_page()
     csp.attach(fresh)
     fresh.goto(f"{system.ground_url}/login")
     fresh.fill("#username", accounts["operator"].username)
     fresh.fill("#password", accounts["operator"].password)
     fresh.click("#sign-in")
     fresh.wait_for_url(f"{system.ground_url}/")
+    context.add_cookies(elsewhere.cookies())
+    elsewhere.close()
 
     stale.click("#send-button")
     stale.wait_for_selector('#notices [data-notice="error"]')

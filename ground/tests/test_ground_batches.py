@@ -252,7 +252,7 @@ def test_the_list_is_newest_first_with_each_roll_up(client, database):
     assert_error(client.get("/api/batches?limit=0"), 422)
 
 
-@pytest.mark.parametrize("raw", ["nope", str(uuid.uuid4()), "1" * 300])
+@pytest.mark.parametrize("raw", ["nope", "5d0f3c1e-2b7a-4c11-9a0e-7f3b2c9d4e61", "1" * 300])
 def test_an_unknown_or_malformed_batch_id_is_404(client, raw):
     assert_error(client.get(f"/api/batches/{raw}"), 404, "not_found")
 

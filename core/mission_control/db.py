@@ -26,6 +26,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        kwargs.pop("pool_max", None)  # one writer at a time anyway
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -46,6 +47,9 @@ def make_engine(url: str, **kwargs) -> Engine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    pool_max = kwargs.pop("pool_max", None)
+    if pool_max:  # a hard cap (DB_POOL_SIZE): callers beyond it wait for a connection
+        kwargs.update(pool_size=pool_max, max_overflow=0)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     # No pre-ping: it costs a round trip on every checkout. A connection broken by a server

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # gunicorn, for each web service (mc-serve): worker processes, and threads in each
     web_concurrency: int = Field(2, ge=1)
     web_threads: int = Field(4, ge=1)
+    # PostgreSQL connections a web service's process may hold in each of its two pools (no
+    # overflow: beyond it, a request waits for one). Sized so a stack stays under the
+    # server's max_connections (100 by default) even when robot-server's gevent worker has
+    # thousands of requests in flight.
+    db_pool_size: int = Field(10, ge=1, le=500)
 
     # robot-client (docs/robot-client.md): a user's token for registry-api (unset: asked), the
     # robots' password for `run` and `fleet` (unset: asked; the fleet's generated into var/),

@@ -234,7 +234,8 @@ def service_app(import_name: str, service: str, settings: Settings | None,
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["settings"] = settings
-    app.extensions["database"] = database = database or Database(settings.database_url)
+    app.extensions["database"] = database = database or Database(
+        settings.database_url, pool_max=settings.db_pool_size)
     register_error_handlers(app)
     access.install(app)  # request ids and access lines, around everything else
     hosts.install(app, settings)  # first of all before_request functions: before the guard

@@ -51,6 +51,7 @@ HOOKS = {
 }
 
 StartResponse = Callable[..., Any]
+log = logging.getLogger(__name__)
 
 
 class _Unreadable(io.RawIOBase):
@@ -107,7 +108,7 @@ class HeartbeatFastPath:
             return None
         kind = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         length = environ.get("CONTENT_LENGTH", "")
-        if kind != "application/json" or not length.isdigit() or \
+        if kind != "application/json" or not (length.isascii() and length.isdigit()) or \
                 not 0 < int(length) <= self.limit:
             return None
         try:
@@ -136,6 +137,9 @@ class HeartbeatFastPath:
             body = Heartbeat.model_validate(decoded)
             answer = record_heartbeat(self.extensions, robot_id, checked.session_id, body)
         except (ApiError, ValidationError):
+            return None
+        except Exception:  # noqa: BLE001 - the database away, say: Flask answers it (503)
+            log.debug("heartbeat left to Flask", exc_info=True)
             return None
         finally:
             bind_request_id(None)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotSession
@@ -120,6 +121,28 @@ def test_whatever_is_not_a_good_heartbeat_is_answered_by_flask_as_before(
     calls = len(flask_calls)
     assert_error(send(client, url, token, other_module), status, error)
     assert len(flask_calls) == calls + 1  # answered by Flask
+
+
+def test_odd_headers_and_a_database_error_go_to_flask(client, database, heard, flask_calls,
+                                                     monkeypatch):
+    robot_id, (module_id,) = add_robot(database, modules=1)
+    token = token_of(client, robot_id)
+    url = f"/robots/{robot_id}/heartbeat"
+    assert client.post(url, headers=auth(token), json=beat()).status_code == 200
+    odd = client.post(url, headers=auth(token), data=json.dumps(beat()),
+                      content_type="application/json",
+                      environ_overrides={"CONTENT_LENGTH": "\u00b2"})  # a digit, not ASCII
+    assert odd.status_code < 500 and flask_calls[-1] == url
+    owners = client.application.extensions["module_owners"]
+
+    def database_away(*_args):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(owners, "check", database_away)
+    calls = len(flask_calls)
+    assert_error(client.post(url, headers=auth(token), json=beat(
+        "IDLE", [{"module_id": str(module_id), "status": "IDLE"}])), 503)
+    assert len(flask_calls) == calls + 1
 
 
 def test_another_robots_token_and_a_closed_session_are_refused(client, database, heard,

@@ -4,6 +4,10 @@ PostgreSQL, for profiling and before/after comparisons. Not a phase of ``make be
 fleet phase measures the issue's open-loop targets (bench/fleet.py).
 
     python -m bench.fleet_capacity [--robots 400] [--seconds 15] [--connections 16] [--workers 2]
+                                   [--warmup 10] [--profile FILE]
+
+``--profile FILE`` records robot-server's workers with py-spy (``pip install py-spy``) during
+the measured run, as collapsed stacks (flamegraph.pl's input; each line a stack and a count).
 
 The robots and their sessions are written to the database directly (their tokens known
 here), so no password is checked. With more robots than requests a second, each robot beats
@@ -20,6 +24,7 @@ import json
 import re
 import secrets
 import subprocess
+import sys
 import tempfile
 import uuid
 from datetime import timedelta
@@ -68,12 +73,23 @@ end
 """
 
 
+def _profiler(system, options) -> subprocess.Popen:
+    """py-spy recording robot-server's processes (master and workers) for the run."""
+    return subprocess.Popen([
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+        str(system.processes["robot-server"].pid), "--subprocesses", "--nonblocking",
+        "--rate", "250", "--duration", str(options.seconds), "--format", "raw",
+        "-o", str(options.profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--robots", type=int, default=400)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", default="2", help="robot-server's WEB_CONCURRENCY")
+    parser.add_argument("--warmup", type=int, default=10, help="seconds before measuring")
+    parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks, to this file")
     parser.add_argument("--admin-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
     options = parser.parse_args()
     db = BenchDatabase(options.admin_url)
@@ -88,14 +104,20 @@ def main() -> None:
                                   web_concurrency=options.workers)
             try:
                 url = system.robot_server_url
-                subprocess.run(["wrk", "-t1", "-c8", "-d3s", "-s", str(script), url],
-                               capture_output=True, check=True)  # warm up
+                # Warm up: each worker looks every robot's session up once (then keeps it a
+                # minute), which a short warm-up leaves to the measured run.
+                subprocess.run(["wrk", "-t1", f"-c{options.connections}",
+                                f"-d{options.warmup}s", "-s", str(script), url],
+                               capture_output=True, check=True)
                 meter = CpuMeter(system, db.name)
+                profiler = _profiler(system, options) if options.profile else None
                 meter.start()
                 out = subprocess.run(["wrk", "-t1", f"-c{options.connections}",
                                       f"-d{options.seconds}s", "--latency", "-s", str(script),
                                       url], capture_output=True, text=True, check=True).stdout
                 cpu = meter.stop()
+                if profiler is not None:
+                    profiler.wait(timeout=60)
             finally:
                 system.stop_all()
     finally:

@@ -1,12 +1,17 @@
 """The fleet bench's load generator: N robots in one process, driven by robot-client's own
 engine (asyncio, aiohttp), with their heartbeats timed and their commands' arrival noted.
 
-Run by bench/fleet.py in a process of its own (``run``). For each step it starts the robots
-that step adds (their sessions open first; the robots already running keep beating), lets
-them settle, then measures a window: every heartbeat's round trip, errors, and the delivery
-of PING commands posted to robot-server's uplink for connected robots (POST /commands ->
-the robot's long poll returning it). It reports to the parent through ``queue``: ("window",
-n) when a window starts, ("step", result) when it ends, ("done", None) at the end.
+Run by bench/fleet.py in a process of its own (``run``). First every robot of the largest step
+opens its session, all at once (a reconnect storm: robot-server checks a few passwords at a
+time and answers the rest 429 + Retry-After; the clients wait and retry), with no heartbeat
+running yet: that is timed, and how many 429 "busy" answers it took is read from robot-server's
+/metrics. The sessions outlive the whole run (bench/fleet.py sets ROBOT_SESSION_TTL_S). Then for each step it starts the robots that step adds (their sessions
+open already; the robots already running keep beating), lets them settle, then measures a
+window: every heartbeat's round trip, errors, and the delivery of PING commands posted to
+robot-server's uplink for connected robots (POST /commands -> the robot's long poll returning
+it). It reports to the parent through ``queue``: ("sessions", result) when the sessions are
+open, ("window", n) when a window starts, ("step", result) when it ends, ("done", None) at the
+end.
 """
 
 from __future__ import annotations
@@ -103,18 +108,34 @@ def _delivery(probe: Probe) -> tuple[list[float], int]:
     return latencies, len(probe.sent) - len(latencies)
 
 
-async def _step(http, url, uplink_key, engines, added, probe, stats, window_s, queue,
-                rng) -> dict:
-    started_at = time.monotonic()
-    probe.reset()  # the robots already running keep beating while the new ones storm in
-    while stats.sessions < len(engines):
-        if time.monotonic() - started_at > SESSIONS_TIMEOUT_S:
-            raise TimeoutError(f"{stats.sessions} of {len(engines)} sessions open after "
-                               f"{SESSIONS_TIMEOUT_S:.0f} s")
-        await asyncio.sleep(0.2)
-    sessions_s = time.monotonic() - started_at
-    storm = {"heartbeats_ms": list(probe.heartbeats_ms), "errors": probe.heartbeat_errors}
-    await asyncio.sleep(SETTLE_S)
+async def _refused_busy(http: aiohttp.ClientSession, url: str) -> float:
+    """robot-server's count of sessions refused 429 "busy" (all workers), from /metrics."""
+    async with http.get(f"{url}/metrics") as response:
+        text = await response.text()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("mc_robot_sessions_refused_total") and 'reason="busy"' in line)
+
+
+async def _open_sessions(http, url: str, engines: list[RobotEngine], stop: asyncio.Event,
+                         stats: Stats) -> dict:
+    """Every robot asks for its session at once, before any heartbeat; timed."""
+    busy_before = await _refused_busy(http, url)
+    began = time.monotonic()
+    opening = asyncio.gather(*(engine.open_session(stop) for engine in engines))
+    try:
+        opened = await asyncio.wait_for(opening, SESSIONS_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"{stats.sessions} of {len(engines)} sessions open after "
+                           f"{SESSIONS_TIMEOUT_S:.0f} s") from None
+    seconds = time.monotonic() - began
+    return {"robots": len(engines), "opened": sum(opened), "seconds": round(seconds, 1),
+            "per_s": round(sum(opened) / max(seconds, 0.1), 1),
+            "refused_busy": int(await _refused_busy(http, url) - busy_before),
+            "errors": stats.errors}
+
+
+async def _step(http, url, uplink_key, engines, probe, stats, window_s, queue, rng) -> dict:
+    await asyncio.sleep(SETTLE_S)  # the added robots' first beats, spread over a second
     queue.put(("window", len(engines)))
     probe.reset()
     errors_before, cpu_before, began = stats.errors, time.process_time(), time.monotonic()
@@ -128,9 +149,7 @@ async def _step(http, url, uplink_key, engines, added, probe, stats, window_s, q
     heartbeats = list(probe.heartbeats_ms)
     await asyncio.sleep(min(PROBE_LOST_S, 3.0))  # the last probes' deliveries
     latencies, lost = _delivery(probe)
-    return {"robots": len(engines), "sessions_opened": added,
-            "sessions_open_s": round(sessions_s, 1), "during_sessions": storm,
-            "window_s": round(elapsed, 1), "heartbeats": len(heartbeats),
+    return {"robots": len(engines), "window_s": round(elapsed, 1), "heartbeats": len(heartbeats),
             "heartbeat_errors": probe.heartbeat_errors,
             "engine_errors": stats.errors - errors_before, "heartbeats_ms": heartbeats,
             "probes": len(probe.sent), "probe_post_errors": probe.post_errors,
@@ -152,15 +171,18 @@ async def _run(url: str, uplink_key: str, robot_ids: list[str], password: str,
         await engine.run(stop)
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        for robot_id in robot_ids[:steps[-1]]:
+            engine = RobotEngine(robot_id, password, http, settings, stats=stats,
+                                 rng=random.Random(rng.random()), opening=opening)
+            _instrument(engine, probe)
+            engines.append(engine)
+        queue.put(("sessions", await _open_sessions(http, url, engines, stop, stats)))
+        running = 0
         for count in steps:
-            added = robot_ids[len(engines):count]
-            for robot_id in added:
-                engine = RobotEngine(robot_id, password, http, settings, stats=stats,
-                                     rng=random.Random(rng.random()), opening=opening)
-                _instrument(engine, probe)
-                engines.append(engine)
+            for engine in engines[running:count]:
                 tasks.append(asyncio.create_task(start(engine)))
-            queue.put(("step", await _step(http, url, uplink_key, engines, len(added), probe,
+            running = count
+            queue.put(("step", await _step(http, url, uplink_key, engines[:count], probe,
                                            stats, window_s, queue, rng)))
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -59,11 +59,19 @@ def _finish(response: Response) -> Response:
     path = request.path if len(request.path) <= MAX_PATH else request.path[:MAX_PATH] + "..."
     quiet = request.path in QUIET_PATHS or (g.get("access_routine")
                                             and response.status_code < 400)
-    level = logging.DEBUG if quiet else logging.INFO
-    log.log(level, "request", extra={
-        "method": request.method[:16], "path": path, "status": response.status_code,
-        "duration_ms": duration_ms, "user": _user(), "request_id": request_id})
+    write_line(logging.DEBUG if quiet else logging.INFO, request.method, path,
+               response.status_code, duration_ms, _user(), request_id)
     return response
+
+
+def write_line(level: int, method: str, path: str, status: int, duration_ms: float | None,
+               user: str, request_id: str) -> None:
+    """One access line (built only when ``level`` is logged: a fleet's heartbeats go at
+    DEBUG); robot-server's heartbeat fast path writes its own through here too."""
+    if log.isEnabledFor(level):
+        log.log(level, "request", extra={
+            "method": method[:16], "path": path, "status": status,
+            "duration_ms": duration_ms, "user": user, "request_id": request_id})
 
 
 def _unbind(_error: BaseException | None) -> None:

@@ -11,6 +11,7 @@ from mission_control.uplink_routes import uplink_blueprint
 from mission_control.web import service_app
 
 from . import api, commands_api, delivery, green, presence, profile
+from .fast_path import HeartbeatFastPath
 from .openapi import openapi_document
 from .heartbeats import HeartbeatWriter, ModuleOwners
 from .mqtt_ingest import Ingest
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.register_blueprint(commands_api.bp)
     app.register_blueprint(uplink_blueprint())
     app.register_blueprint(profile.bp)
+    app.wsgi_app = HeartbeatFastPath(app)  # last: it checks the app's hooks
     return app

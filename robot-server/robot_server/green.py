@@ -19,6 +19,8 @@ from typing import Callable, TypeVar
 
 from mission_control import passwords
 
+from . import one_send
+
 HASHING_NICE = 10
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,5 +54,6 @@ def cooperate() -> None:
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
+        one_send.install()  # gunicorn: an answer's headers and body in one send
         passwords.run_hashes_on(
             lambda work: get_hub().threadpool.apply(_at_low_priority(work)))

@@ -85,7 +85,12 @@ def open_session(database: Database, robot_id: uuid.UUID, ttl_s: float) -> Opene
 
 
 def bearer_token() -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token_of(request.headers.get("Authorization", ""))
+
+
+def token_of(authorization: str) -> str:
+    """The token of an Authorization header's value; NoSession when it holds none."""
+    scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         raise NoSession("send Authorization: Bearer <the token of POST /robots/{id}/session>")

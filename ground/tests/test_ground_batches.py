@@ -223,8 +223,8 @@ def test_the_roll_up_counts_by_status_lists_failures_and_says_when_done(client, 
     _finish(database, commands[ids[1]], Status.FAILED, "robot-server: expired")
     _finish(database, commands[ids[2]], Status.TRANSMITTED)
     body = client.get(f"/api/batches/{batch_id}").get_json()
-    assert body["counts"] == {"READY": 1, "TRANSMITTED": 1, "ACKNOWLEDGED": 0, "EXECUTED": 1,
-                              "FAILED": 1, "CANCELLED": 0}
+    assert body["counts"] == {"AWAITING_APPROVAL": 0, "READY": 1, "TRANSMITTED": 1,
+                              "ACKNOWLEDGED": 0, "EXECUTED": 1, "FAILED": 1, "CANCELLED": 0}
     assert body["failed"] == [{"telecommand_id": str(commands[ids[1]]), "target": ids[1],
                                "reason": "robot-server: expired"}]
     assert body["done"] is False and body["count"] == 4

@@ -54,7 +54,8 @@ def test_a_fleet_wide_command_reaches_offline_robots_once_they_reconnect(system,
         fleet.start(offline)
         done = wait_for(lambda: (r := roll_up(system, batch_id))["done"] and r, timeout=20,
                         interval=0.2, message="every command final")
-        assert done["counts"] == {"READY": 0, "TRANSMITTED": 0, "ACKNOWLEDGED": 0,
+        assert done["counts"] == {"AWAITING_APPROVAL": 0, "READY": 0, "TRANSMITTED": 0,
+                                  "ACKNOWLEDGED": 0,
                                   "EXECUTED": ROBOTS, "FAILED": 0, "CANCELLED": 0}
         listed = requests.get(f"{system.ground_url}/api/batches", timeout=10,
                               headers=system.headers("viewer")).json()

@@ -122,3 +122,51 @@ def test_killed_worker_mid_stack_loses_no_step_and_runs_none_twice(database, sys
         cid: 0 if commands[cid].status == "CANCELLED" else 1 for cid in sent}
     print(f"at the crash: {sent_at_crash} of {STACKS * STEPS} steps sent; "
           f"{len(sent)} sent in the end")
+
+
+ROBOTS = 40
+
+
+def test_killed_worker_mid_batch_loses_no_command_and_runs_none_twice(database, system_factory):
+    """A fleet-wide command to 40 simulated robots; the worker is killed while its commands
+    are on their way; the restarted one brings every one to a final state, and each robot ran
+    its command at most once (robot-server's executions, a CHECK keeps it at 0 or 1)."""
+    from mission_control.robot_models import RobotCommand
+
+    from .sim_fleet import SimulatedFleet, add_fleet
+
+    system = system_factory(services=("ground", "command-sender", "robot-server"),
+                            max_transmit_delay_s=1, max_stage_delay_s=0.5, lease_s=2,
+                            execution_failure_rate=0.1, heartbeat_interval_s=0.5,
+                            command_ttl_s=120)
+    level_id, robot_ids = add_fleet(database, ROBOTS, prefix="crash-batch", cheap=True)
+    fleet = SimulatedFleet(system.robot_server_url, heartbeat_interval_s=0.5,
+                           max_stage_delay_s=0.5, execution_failure_rate=0.1)
+    try:
+        fleet.start(robot_ids)
+        wait_for(lambda: fleet.connected() == ROBOTS, timeout=30, interval=0.2,
+                 message="the robots' sessions")
+        with system.session("operator") as http:
+            created = http.post(f"{system.ground_url}/api/batches", timeout=10,
+                                json={"command_name": "PING", "selector": {"level_id": level_id}})
+        assert created.status_code == 201, created.text
+        in_flight = [s.value for s in ACTIVE if s.value not in ("READY", "AWAITING_APPROVAL")]
+        wait_for(lambda: count(database, Telecommand.status.in_(in_flight)) >= 5, timeout=30,
+                 interval=0.02, message="commands in flight")
+        system.kill("command-sender")
+        active_at_crash = count(database, Telecommand.status.in_([s.value for s in ACTIVE]))
+        assert active_at_crash > 0
+
+        system.start("command-sender", instance="command-sender-restarted")
+        wait_for(lambda: count(database, Telecommand.status.in_([s.value for s in ACTIVE])) == 0,
+                 timeout=120, interval=0.2, message="every command of the batch final")
+    finally:
+        fleet.close()
+
+    assert count(database, Telecommand.batch_id.is_not(None)) == ROBOTS
+    assert count(database, Telecommand.status.in_([s.value for s in FINAL])) == ROBOTS
+    assert history_problems(database) == []
+    with database.transaction() as session:
+        executions = session.scalars(select(RobotCommand.executions)).all()
+    assert len(executions) == ROBOTS and set(executions) <= {0, 1}
+    print(f"at the crash: {active_at_crash} of {ROBOTS} commands active")

@@ -33,12 +33,27 @@ from .accounts import Account, Credentials, sign_up
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on: any the system picks, or, with MC_TEST_PORTS set
-    (``18300-18499``), one of that range (for machines where each run has its own ports)."""
+def port_range() -> range | None:
+    """MC_TEST_PORTS (``18300-18499``), or None; under pytest-xdist each worker takes its own
+    slice of it, so two workers never pick the same free port and both start on it."""
     low, _, high = os.environ.get("MC_TEST_PORTS", "").partition("-")
-    candidates = random.sample(range(int(low), int(high) + 1), int(high) - int(low) + 1) \
-        if low else [0]
+    if not low:
+        return None
+    ports = range(int(low), int(high) + 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and workers > 1:
+        size = len(ports) // workers
+        first = ports.start + int(worker[2:]) * size
+        ports = range(first, first + size)
+    return ports
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on: any the system picks, or, with MC_TEST_PORTS set,
+    one of that range (for machines where each run has its own ports)."""
+    ports = port_range()
+    candidates = random.sample(ports, len(ports)) if ports else [0]
     for port in candidates:
         with socket.socket() as sock:
             try:

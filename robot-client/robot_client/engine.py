@@ -30,6 +30,9 @@ from .waiting import Backoff, pause, unless_stopped
 
 log = logging.getLogger(__name__)
 PROFILE_REFRESH_S = 1.0  # an unknown module asks robot-server again at most this often
+# The 409 a retry gets when an earlier attempt of the same call landed after all: only this
+# robot's session acknowledges and reports its commands, one at a time.
+OURS = {"acknowledge": "already_acknowledged", "report": "finished"}
 
 
 @dataclass
@@ -290,8 +293,11 @@ class RobotEngine:
     async def _call_retrying(self, stop: asyncio.Event, call: str, command_id: str,
                              *args: Any) -> bool:
         """``acknowledge`` or ``report`` for a command, retried over connection errors and
-        5xx; False when robot-server refuses it (409 and other 4xx)."""
+        5xx; False when robot-server refuses it (409 and other 4xx). An attempt that got no
+        answer may still have landed: a retry told that the command is acknowledged already
+        (or finished) is answered by our own first attempt, not another's."""
         backoff = Backoff(self.settings.robot_backoff_max_s, self.rng)
+        tried = False
         while not stop.is_set():
             token = self.server.token
             try:
@@ -300,6 +306,10 @@ class RobotEngine:
             except SessionLost:
                 await self.reopen(token, stop)
             except Conflict as conflict:
+                if tried and conflict.error == OURS[call]:
+                    log.info("robot %s: command %s: an earlier %s got through", self.robot_id,
+                             command_id, call)
+                    return True
                 log.info("robot %s: command %s: %s refused (409 %s)", self.robot_id,
                          command_id, call, conflict)
                 return False
@@ -309,6 +319,7 @@ class RobotEngine:
                 return False
             except (Unavailable, RetryAfter) as error:
                 self.stats.errors += 1
+                tried = tried or isinstance(error, Unavailable)
                 await pause(stop, error.seconds if isinstance(error, RetryAfter)
                             else backoff.delay())
         return False

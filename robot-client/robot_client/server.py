@@ -50,7 +50,11 @@ class Refused(Exception):
 
 
 class Conflict(Exception):
-    """409: a command already acknowledged, finished or expired."""
+    """409: a command already acknowledged, finished or expired (``error`` says which)."""
+
+    def __init__(self, message: str, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float:
@@ -98,7 +102,7 @@ class RobotServer:
         if status in (404, 405):
             raise NotServed(f"{status} {message}")
         if status == 409:
-            raise Conflict(message)
+            raise Conflict(message, data.get("error", "") if isinstance(data, dict) else "")
         raise Refused(f"{status} {message}")
 
     async def open_session(self, password: str) -> str:

@@ -78,7 +78,7 @@ def _form(values: dict[str, str] | None = None, **outcome: Any) -> dict[str, Any
 @bp.get("/batches")
 def page():
     """Fleet-wide commands: each batch's roll-up, live; operators get the send form."""
-    return render_template("batches.html", body=_body(), form=_form())
+    return render_template("batches.html", body=_body(), form=_form(), statuses=list(Status))
 
 
 @bp.get("/ui/batches")
@@ -142,7 +142,8 @@ def _answer(form: dict[str, Any], status: int):
     if not is_htmx():
         if status == 201:
             return redirect(url_for("batches_pages.page"), 303)
-        return render_template("batches.html", body=_body(), form=form), status
+        return render_template("batches.html", body=_body(), form=form,
+                               statuses=list(Status)), status
     response = Response(render_template("partials/batch_result.html", form=form), status)
     response.headers["HX-Trigger"] = "batches-refresh"
     return response

@@ -30,6 +30,10 @@ def test_the_page_lists_batches_with_their_counts_and_offers_the_form(client, da
     assert re.search(r'data-status="READY" class="has-count[^"]*">1<', row)
     assert 'id="batch-form"' in html
     assert f'value="level_id:{place["level_id"]}"' in html  # the place choices
+    head = re.search(r'<table class="queue batches".*?</thead>', html, re.S).group(0)
+    cells = re.compile(r"<t[dh][ >]")
+    assert len(cells.findall(head)) == len(cells.findall(row))  # a heading per column
+    assert ">Awaiting approval<" in head
 
 
 def test_a_viewer_sees_the_table_but_no_form(app, database):

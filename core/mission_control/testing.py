@@ -210,6 +210,14 @@ def add_user(database: Database, username: str, role: str, *, password: str = TE
         return user
 
 
+def bearer_client(app, database: Database, username: str, role: str = "operator"):
+    """A test client of ``app`` that sends a bearer token of ``username`` (``role``) with
+    every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, username, role)}"
+    return client
+
+
 def token_for(database: Database, username: str, role: str = "operator", *,
               kind: str = "api", expires_in_s: float | None = None) -> str:
     """A token of a user of ``role`` named ``username`` (created when missing)."""

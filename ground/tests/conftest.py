@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from mission_control.db import Database
 from mission_control.settings import Settings
-from mission_control.testing import sign_in_client
+from mission_control.testing import bearer_client, sign_in_client
 from ground.app import create_app
 
 AppFactory = Callable[..., Flask]
@@ -46,3 +46,14 @@ def client(app: Flask, database: Database) -> FlaskClient:
 def anonymous(app: Flask) -> FlaskClient:
     """A client with no credentials at all."""
     return app.test_client()
+
+
+@pytest.fixture
+def alice(app: Flask, database: Database) -> FlaskClient:
+    """An operator, alice, with a bearer token (a second user: bob)."""
+    return bearer_client(app, database, "alice")
+
+
+@pytest.fixture
+def bob(app: Flask, database: Database) -> FlaskClient:
+    return bearer_client(app, database, "bob")

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from mission_control import approval, lifecycle
 from mission_control.models import Telecommand, TelecommandHistory
-from mission_control.testing import assert_error, history_problems, token_for
+from mission_control.testing import assert_error, bearer_client, history_problems
 from mission_control.timeutil import utcnow
 from ground import telecommands
 
@@ -21,22 +21,6 @@ from ground import telecommands
 @pytest.fixture
 def app(make_app):
     return make_app(approval_required="hazardous")
-
-
-def signed_in(app, database, username: str, role: str = "operator"):
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, username, role)}"
-    return client
-
-
-@pytest.fixture
-def alice(app, database):
-    return signed_in(app, database, "alice")
-
-
-@pytest.fixture
-def bob(app, database):
-    return signed_in(app, database, "bob")
 
 
 def send_reboot(client) -> dict:
@@ -58,7 +42,7 @@ def test_a_hazardous_command_waits_for_approval_and_a_plain_one_does_not(alice):
 
 @pytest.mark.parametrize("policy, expected", [("all", "AWAITING_APPROVAL"), ("none", "READY")])
 def test_the_setting_decides_which_commands_need_approval(make_app, database, policy, expected):
-    client = signed_in(make_app(approval_required=policy), database, "alice")
+    client = bearer_client(make_app(approval_required=policy), database, "alice")
     assert client.post("/api/telecommands", json={"command_name": "PING"}).get_json()["status"] \
         == expected
 
@@ -75,7 +59,7 @@ def test_the_sender_cannot_approve_their_own_command(alice):
 
 def test_a_viewer_cannot_approve(app, database, alice):
     command = send_reboot(alice)
-    viewer = signed_in(app, database, "vera", "viewer")
+    viewer = bearer_client(app, database, "vera", "viewer")
 
     assert_error(viewer.post(f"/api/telecommands/{command['id']}/approve"), 403)
     assert alice.get(f"/api/telecommands/{command['id']}").get_json()["status"] == \
@@ -86,7 +70,7 @@ def test_a_viewer_cannot_approve(app, database, alice):
 def test_a_second_operator_or_admin_approves_and_the_history_shows_both(app, database, alice,
                                                                          role):
     command = send_reboot(alice)
-    second = signed_in(app, database, f"second-{role}", role)
+    second = bearer_client(app, database, f"second-{role}", role)
 
     approved = second.post(f"/api/telecommands/{command['id']}/approve")
 

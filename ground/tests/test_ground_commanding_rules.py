@@ -14,7 +14,7 @@ from mission_control.batch_models import Batch
 from mission_control.models import Telecommand
 from mission_control.stack_models import Stack
 from mission_control.status import Status
-from mission_control.testing import assert_error, token_for
+from mission_control.testing import assert_error, bearer_client
 
 from .test_ground_batches import gen_robot
 
@@ -22,22 +22,6 @@ from .test_ground_batches import gen_robot
 @pytest.fixture
 def app(make_app):
     return make_app(approval_required="hazardous")
-
-
-def signed_in(app, database, username: str):
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, username, 'operator')}"
-    return client
-
-
-@pytest.fixture
-def alice(app, database):
-    return signed_in(app, database, "alice")
-
-
-@pytest.fixture
-def bob(app, database):
-    return signed_in(app, database, "bob")
 
 
 def count(database, model) -> int:

@@ -13,24 +13,8 @@ from sqlalchemy import update
 from mission_control import authority
 from mission_control.authority_models import TargetControl
 from mission_control.models import Target
-from mission_control.testing import assert_error, run_together, token_for
+from mission_control.testing import assert_error, bearer_client, run_together
 from mission_control.timeutil import utcnow
-
-
-def signed_in(app, database, username: str, role: str = "operator"):
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token_for(database, username, role)}"
-    return client
-
-
-@pytest.fixture
-def alice(app, database):
-    return signed_in(app, database, "alice")
-
-
-@pytest.fixture
-def bob(app, database):
-    return signed_in(app, database, "bob")
 
 
 @pytest.fixture
@@ -100,7 +84,7 @@ def test_the_holder_releases_and_others_cannot(alice, bob):
 
 
 def test_an_admin_breaks_another_users_control_and_it_is_logged(app, database, alice, caplog):
-    admin = signed_in(app, database, "root", "admin")
+    admin = bearer_client(app, database, "root", "admin")
     alice.post("/api/targets/spacecraft/control")
 
     with caplog.at_level(logging.WARNING, logger="mission_control.authority"):
@@ -132,7 +116,7 @@ def test_unknown_targets_are_404(alice, target, method):
 
 
 def test_a_viewer_cannot_take_control(app, database):
-    viewer = signed_in(app, database, "vera", "viewer")
+    viewer = bearer_client(app, database, "vera", "viewer")
     assert_error(viewer.post("/api/targets/spacecraft/control"), 403)
 
 

@@ -230,6 +230,9 @@ def start_system(database_url: str, log_dir: Path, *, services=("ground", "space
         "EXECUTION_FAILURE_RATE": "0",
         "POLL_INTERVAL_S": "0.2",
         "WEB_CONCURRENCY": "2",
+        # Two test processes start services side by side on one PostgreSQL server (100
+        # connections): small pools keep them clear of its limit.
+        "DB_POOL_SIZE": "5",
         "METRICS_PORT": "0",  # no command-sender port unless a test gives one (metrics_port=)
         "APPROVAL_REQUIRED": "none",  # hazardous commands go straight on unless a test asks
         **{key.upper(): str(value) for key, value in settings.items()},

@@ -2,7 +2,10 @@
 
 One loop thread writes the database, one transaction per pass; step threads only talk HTTP.
 
-  expire    READY commands past their expires_at end FAILED "expired" (``timing``).
+  sweep     READY commands past their expires_at end FAILED "expired"; (once a second)
+            commands AWAITING_APPROVAL longer than APPROVAL_TIMEOUT_S end CANCELLED
+            "approval expired"; stacks whose current step reached its stage send the next
+            (``sweeps``).
   schedule  READY commands without a transmit time get one, now + uniform(0,
             MAX_TRANSMIT_DELAY_S), or their not_before when later. They stay READY, and
             cancellable, until then. A claimed one due outside its target's contact windows
@@ -20,8 +23,6 @@ One loop thread writes the database, one transaction per pass; step threads only
             done yet, or a retry with backoff). The lease is released either way.
   verify    a command with a verifier that its target executed is not EXECUTED yet: the
             loop itself checks the telemetry store for it (``verification``), no step thread.
-  expire    (once a second) commands AWAITING_APPROVAL longer than APPROVAL_TIMEOUT_S end
-            CANCELLED "approval expired" (mission_control.approval).
 
 Nothing lives only in memory: a worker that dies leaves leases that expire, and whoever
 claims the rows redoes the steps. Redoing is harmless: status changes are conditional updates
@@ -44,13 +45,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
-from mission_control import approval, heartbeat, lifecycle, stacks
+from mission_control import heartbeat, lifecycle
 from mission_control.db import Database
 from mission_control.settings import Settings
 from mission_control.status import Status
 from mission_control.timeutil import utcnow
 
-from . import claims, monitoring, timing, verification
+from . import claims, monitoring, sweeps, timing, verification
 from .claims import RELEASED, Claimed
 from .stats import Stats
 from .steps import Batch, Outcome, Steps
@@ -124,14 +125,7 @@ class Worker:
                 if beat_due:
                     heartbeat.beat(session, self.worker_id)
                 moved = self._record(session, outcomes)
-                expired = timing.expire_due(session, self.worker_id, utcnow(),
-                                            self.settings.worker_batch_size)
-                if take_over:  # approval requests waiting too long end CANCELLED
-                    unapproved = approval.expire(session, self.settings.approval_timeout_s,
-                                                 actor=self.worker_id)
-                # Stacks see their steps' new stages in this transaction (mission_control.stacks).
-                stacked = stacks.advance(session, actor=self.worker_id,
-                                         approval_policy=self.settings.approval_required)
+                swept = sweeps.sweep(session, self.worker_id, self.settings, take_over)
                 claims.schedule_new(session, self.settings.max_transmit_delay_s,
                                     self.settings.worker_batch_size, self.rng)
                 claimed = claims.claim_due(session, self.worker_id, room, self.settings.lease_s,
@@ -154,9 +148,6 @@ class Worker:
             self.stop_requested.wait(min(self.settings.poll_interval_s, 5))
             return False, None
         self.last_pass_ok = time.monotonic()
-        if take_over and unapproved:
-            log.info("worker %s: %d approval requests expired (CANCELLED)", self.worker_id,
-                     unapproved)
         monitoring.picked_up(claimed, transmitted, utcnow())
         if beat_due:
             self._next_beat = time.monotonic() + heartbeat.BEAT_EVERY_S
@@ -167,10 +158,8 @@ class Worker:
         self.stats.add("claimed", len(claimed))
         for from_status, to_status, reason, command in moved:
             log_transition(command, from_status, to_status, reason, self.worker_id)
-        for change in stacked:
-            log.info("worker %s: %s", self.worker_id, change)
-        for command_id in expired:
-            log.info("command %s: READY -> FAILED (expired) by %s", command_id, self.worker_id)
+        for line in swept:
+            log.info("%s", line)
         steps = []
         for command in claimed:
             if command.verifying_since is not None:

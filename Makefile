@@ -28,8 +28,10 @@ run: seed
 	@$(BIN)/python -m mission_control.serve --addresses
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-prefix
 
+# PYTHONDONTWRITEBYTECODE emptied: where the environment sets it, every process of the run
+# (each pytest worker's collection, every service it starts) would compile the project again.
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
 from mission_control import approval
 from mission_control.authweb import current_identity, requires
@@ -12,8 +12,11 @@ from mission_control.web import error_response, parse_body, parse_query
 
 from . import batches
 from .batch_schemas import BatchQuery, NewBatch
+from .schemas import TARGET_ID_MAX
 
 bp = Blueprint("batches_api", __name__, url_prefix="/api")
+# Room in a body for one more id: the longest id, its quotes, a comma and a space.
+ID_ROOM_BYTES = TARGET_ID_MAX + 4
 
 
 def database() -> Database:
@@ -31,12 +34,20 @@ def _not_found(error: batches.BatchNotFound):
     return error_response(404, "not_found", f"no batch with id {error}")
 
 
+def body_limit(settings) -> int:
+    """The largest body POST /api/batches reads: MAX_BODY_BYTES plus room for
+    BATCH_MAX_TARGETS ids of the longest kind (a list of 2,000 UUIDs is about 80 KB, over the
+    64 KiB every other route allows)."""
+    return settings.max_body_bytes + settings.batch_max_targets * ID_ROOM_BYTES
+
+
 @bp.post("/batches")
 @requires("operator")
 def create_batch():
     """Send one command to many robots or modules: one telecommand each, grouped in a batch."""
-    body = parse_body(NewBatch)
     settings = current_app.extensions["settings"]
+    request.max_content_length = body_limit(settings)
+    body = parse_body(NewBatch)
     with database().transaction() as session:
         batch = batches.create(session, body, current_identity().username,
                                max_targets=settings.batch_max_targets,

@@ -7,6 +7,7 @@ Nothing here is a route: the page modules (pages.py) call these and render the o
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +27,6 @@ from mission_control.validation import field_errors
 from mission_control.web import request_body
 
 from . import telecommands
-from .passes_pages import not_before_from_form
 from .schemas import NewTelecommand
 
 KIND_ORDER = {"spacecraft": 0, "robot": 1, "module": 2}
@@ -45,6 +45,21 @@ class TargetChoice:
     kind: str
     target: str
     module_id: str | None = None
+
+
+# What a datetime-local input sends: no seconds, maybe, and no offset (the field says UTC).
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
+def not_before_from_form(form) -> str | None:
+    """The form's "not before" (UTC) as the API takes it; None when left empty. Anything that
+    is no date-time is passed on for NewTelecommand's own message."""
+    raw = form.get("not_before", "").strip()
+    if not raw:
+        return None
+    if _LOCAL.fullmatch(raw):
+        return raw + (":00" if raw.count(":") == 1 else "") + "Z"
+    return raw
 
 
 def target_choices(session: Session) -> list[TargetChoice]:

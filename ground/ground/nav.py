@@ -27,7 +27,7 @@ class NavItem:
 
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("commands", "Commands", "pages.index", ("pages", "approval_pages")),
+    NavItem("commands", "Commands", "pages.index", ("pages", "approval_pages", "passes_pages")),
     NavItem("stacks", "Stacks", "stacks_pages.page", ("stacks_pages",)),
     NavItem("batches", "Batches", "batches_pages.page", ("batches_pages",)),
     NavItem("fleet", "Fleet", "fleet.page", ("fleet",)),

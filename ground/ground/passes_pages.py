@@ -1,33 +1,20 @@
-"""The operator page's time tags: the send form's "not before" field and the contact-window
-panel (partials/passes.html: each target's next pass and the commands waiting for it)."""
+"""The operator page's contact-window panel (partials/passes.html: each target's next pass
+and the commands waiting for it), which htmx polls like the approvals panel: 204 while
+nothing changed. (The send form's "not before" field is read in forms.py.)"""
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app, render_template, request
+from markupsafe import Markup
 
 from mission_control import passes
 from mission_control.timeutil import utcnow
 
+from .fragments import version
+
 bp = Blueprint("passes_pages", __name__)
 
-# What a datetime-local input sends: no seconds, maybe, and no offset (the field says UTC).
-_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
 
-
-def not_before_from_form(form) -> str | None:
-    """The form's "not before" (UTC) as the API takes it; None when left empty. Anything that
-    is no date-time is passed on for NewTelecommand's own message."""
-    raw = form.get("not_before", "").strip()
-    if not raw:
-        return None
-    if _LOCAL.fullmatch(raw):
-        return raw + (":00" if raw.count(":") == 1 else "") + "Z"
-    return raw
-
-
-@bp.app_template_global("next_contacts")
 def next_contacts() -> list[passes.Contact]:
     """Targets with a pass under way or to come, soonest first, and the commands waiting."""
     with current_app.extensions["database"].transaction() as session:
@@ -37,3 +24,24 @@ def next_contacts() -> list[passes.Contact]:
                 _ = command.id, command.command_name
         session.expunge_all()
         return contacts
+
+
+def _body() -> str:
+    return render_template("partials/passes_body.html", contacts=next_contacts())
+
+
+@bp.app_template_global("passes_panel")
+def passes_panel(body: str | None = None) -> Markup:
+    """The whole panel, carrying the version of its content that its polls send back."""
+    body = _body() if body is None else body
+    return Markup(render_template("partials/passes.html", body=Markup(body),
+                                  version=version(body)))
+
+
+@bp.get("/ui/passes")
+def passes_fragment():
+    """Fragment: the contact-window panel, polled; 204 when nothing changed."""
+    body = _body()
+    if request.args.get("since") == version(body):
+        return Response(status=204)
+    return Response(passes_panel(body))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -131,6 +132,24 @@ def test_a_command_waiting_for_a_pass_says_which(app, admin, client, database):
     assert listed[0]["waiting_for_pass"] == body["waiting_for_pass"]
     page = client.get("/").text
     assert 'id="passes"' in page and f'data-command-id="{body["id"]}"' in page
+
+
+def test_the_contact_window_panel_is_polled_and_answers_204_while_unchanged(app, admin, client):
+    """The panel is there (empty) before any pass; its poll brings a pass added meanwhile and
+    a command waiting for it, then 204 until something changes."""
+    page = client.get("/").text
+    assert 'id="passes-panel"' in page and 'id="passes"' not in page
+    first = re.search(r'id="passes-panel" hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    start = utcnow() + timedelta(hours=1)
+    put_passes(app, admin, [(iso(start), iso(start + timedelta(minutes=10)))])
+    body = client.post("/api/telecommands", json={"command_name": "PING"}).get_json()
+    polled = client.get(first, headers={"HX-Request": "true"})
+    assert polled.status_code == 200
+    assert 'id="passes"' in polled.text and f'data-command-id="{body["id"]}"' in polled.text
+    again = re.search(r'hx-get="([^"]+)"', polled.text).group(1).replace("&amp;", "&")
+    assert client.get(again, headers={"HX-Request": "true"}).status_code == 204
+    signed_out = app.test_client().get(again)  # a page route: to the sign-in page
+    assert signed_out.status_code == 303 and "/login" in signed_out.headers["Location"]
 
 
 def test_new_passes_reschedule_the_targets_waiting_commands(app, admin, database):

@@ -34,8 +34,9 @@ def test_a_time_tagged_command_waits_for_the_pass_and_goes_inside_it(system_fact
     not_before = (now + timedelta(seconds=3)).replace(microsecond=0)
     page.fill("#not-before", not_before.strftime("%Y-%m-%dT%H:%M:%S"))
     command_id = send(page, "PING")
-    page.reload()
+    # The contact-window panel is live: the command shows there without a reload.
     waiting = page.locator(f'#passes [data-command-id="{command_id}"]')
+    waiting.wait_for(timeout=15_000)
     assert waiting.count() == 1 and "waits for" in waiting.inner_text()
     assert wait_for_status(page, command_id, "READY") == "READY"
 

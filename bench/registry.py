@@ -37,17 +37,17 @@ import time
 from pathlib import Path
 
 from bench import wrk
-from bench.common import FAST, BenchDatabase, CpuMeter, fmt, format_cpu, say, summary
-from bench.loadgen import FixedRequest, run_load
+from bench.common import FAST, BenchDatabase, fmt, format_cpu, say
+from bench.loadgen import FixedRequest
 from bench.locks import LockSampler
-from bench.registry_requests import (
-    API, ModulePosts, RobotGets, RobotPosts, robot_body, wrk_requests,
-)
-from bench.wrk import run_wrk
+from bench.registry_load import choose_load_generator, generator_info, load_run, measured
+from bench.registry_requests import API, ModulePosts, RobotGets, RobotPosts, robot_body
 from tests.e2e.harness import start_system
 
 TARGET_GET_PER_S = 1500
 TARGET_MODULE_POST_PER_S = 800
+# The registry's tables, emptied before each WEB_CONCURRENCY's run; CASCADE empties the tables
+# that reference them too (robot sessions, connection events, command progress, ...).
 TABLES = ("registry_events, registry_modules, registry_fixed_assets, registry_robots, "
           "registry_levels, registry_projects, registry_workspaces")
 
@@ -87,53 +87,6 @@ def hash_parameters() -> dict:
             "one_hash_wall_ms": round(min(walls), 1), "one_hash_cpu_ms": round(min(cpus), 1)}
 
 
-def _measured(load, cpu: dict, **extra) -> dict:
-    """A run's figures; wrk hands over a latency summary (its histogram's percentiles), loadgen
-    every latency."""
-    duration = load.finished - load.started if load.finished else 0.0
-    latency = getattr(load, "latency_summary", None) or summary(load.latencies_ms)
-    return {**extra, "requests": load.requests, "ok": load.ok, "errors": load.errors,
-            "statuses": load.statuses, "error_samples": load.error_samples,
-            "duration_s": round(duration, 3), "per_s": load.ok / duration if duration else None,
-            "latency_ms": latency, "cpu": cpu,
-            "cpu_ms_per_request": {k: round(1000 * v / max(1, load.ok), 2)
-                                   for k, v in cpu["cpu_s"].items() if v}}
-
-
-def choose_load_generator(choice: str) -> str:
-    """``wrk`` or ``python`` for ``--load-generator auto|wrk|python``."""
-    if choice == "python" or (choice == "auto" and wrk.find() is None):
-        return "python"
-    if wrk.find() is None:
-        raise RuntimeError("--load-generator wrk: wrk is not installed (apt-get install wrk)")
-    return "wrk"
-
-
-def _load(system, db: BenchDatabase, factory, *, processes: int, threads: int, max_requests: int,
-          seconds: float, expect: int, sampler: LockSampler | None = None,
-          generator: str = "python", role: str = "viewer"):
-    """One run with ``generator``: wrk with ``processes`` threads and processes x threads
-    connections, or loadgen with ``processes`` x ``threads`` clients; as the run's ``role``."""
-    headers = system.headers(role)
-    meter = CpuMeter(system, db.name)
-
-    def begin() -> None:
-        meter.start()
-        if sampler is not None:
-            sampler.start()
-
-    if generator == "wrk":
-        load = run_wrk(system.registry_url, wrk_requests(factory, headers), threads=processes,
-                       connections=processes * threads, max_requests=max_requests,
-                       max_seconds=seconds, expect=expect, on_start=begin)
-    else:
-        load = run_load(system.registry_url, processes=processes, threads=threads,
-                        max_requests=max_requests, max_seconds=seconds, expect=expect,
-                        on_start=begin, factory=factory, headers=headers)
-    cpu = meter.stop({"load generator": load.cpu_s})
-    return load, cpu
-
-
 def _created(session, path: str, payload: dict) -> dict:
     response = session.post(f"{path}", json=payload, timeout=30)
     if response.status_code != 201:
@@ -148,17 +101,6 @@ def _report(label: str, result: dict) -> None:
         f"p99 {fmt(lat['p99'], ' ms')}, errors {result['errors']} {result['error_samples'][:3]}; "
         f"{format_cpu(result['cpu'])}; load generator {generator} "
         f"{fmt(result['cpu_ms_per_request'].get('load generator', 0.0), ' ms', 2)} CPU per request")
-
-
-def _generator_info(generator: str, load, processes: int, per_process: int) -> dict:
-    if generator == "wrk":
-        return {"name": "wrk", "version": wrk.version(), "threads": load.wrk["threads"],
-                "connections": load.wrk["connections"], "ended_by": load.wrk["ended_by"],
-                "latency": "wrk's histogram of every answer, with its coordinated-omission "
-                           "correction"}
-    return {"name": "python", "module": "bench/loadgen.py", "processes": processes,
-            "threads_per_process": per_process,
-            "latency": "every successful request, raw"}
 
 
 def phase_registry(db: BenchDatabase, logs: Path, options, credentials) -> dict:
@@ -181,7 +123,7 @@ def phase_registry(db: BenchDatabase, logs: Path, options, credentials) -> dict:
                                           if wrk.find() is None else "")))
     for concurrency in concurrencies:
         key = f"WEB_CONCURRENCY={concurrency}"
-        db.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
+        db.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
         say(f"registry[{key}, WEB_THREADS={threads}]: starting registry-api alone")
         system = start_system(db.url, logs, services=("registry-api",), credentials=credentials,
                               web_concurrency=str(concurrency), web_threads=str(threads), **FAST)
@@ -201,15 +143,15 @@ def phase_registry(db: BenchDatabase, logs: Path, options, credentials) -> dict:
             for i in range(untimed):               # fresh connections reach every gunicorn worker
                 _created(system.session("admin"), f"{base}/robots",
                          robot_body(level_id, f"setup-{i}"))
-            load, cpu = _load(system, db, RobotPosts(level_id, "timed"), role="admin",
+            load, cpu = load_run(system, db, RobotPosts(level_id, "timed"), role="admin",
                               processes=robot_processes,
                               threads=max(1, robot_clients // robot_processes),
                               max_requests=timed, seconds=300, expect=201)
-            results[f"robot-post, {key}"] = robot = _measured(
+            results[f"robot-post, {key}"] = robot = measured(
                 load, cpu, web_concurrency=concurrency, web_threads=threads,
                 clients=robot_processes * max(1, robot_clients // robot_processes),
                 processes=robot_processes, hashes_per_request=1,
-                load_generator=_generator_info("python", load, robot_processes,
+                load_generator=generator_info("python", load, robot_processes,
                                                max(1, robot_clients // robot_processes)))
             _report(f"robot-post, {key}", robot)
             listing = session.get(f"{base}/robots", params={"level_id": level_id, "limit": 500},
@@ -243,13 +185,13 @@ def phase_registry(db: BenchDatabase, logs: Path, options, credentials) -> dict:
                     f"{processes} {'wrk threads' if generator == 'wrk' else 'processes'}, "
                     f"{seconds:g}s")
                 sampler = LockSampler(db) if name == "module-post" else None
-                load, cpu = _load(system, db, factory, processes=processes, threads=per_process,
+                load, cpu = load_run(system, db, factory, processes=processes, threads=per_process,
                                   max_requests=options.registry_requests, seconds=seconds,
                                   expect=expect, sampler=sampler, generator=generator, role=role)
-                result = _measured(load, cpu, what=what, role=role, web_concurrency=concurrency,
+                result = measured(load, cpu, what=what, role=role, web_concurrency=concurrency,
                                    web_threads=threads, clients=processes * per_process,
                                    processes=processes,
-                                   load_generator=_generator_info(generator, load, processes,
+                                   load_generator=generator_info(generator, load, processes,
                                                                   per_process))
                 if sampler is not None:
                     result["lock_waits"] = sampler.stop()

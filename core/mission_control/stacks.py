@@ -85,7 +85,8 @@ def send_step(session: Session, stack: Stack, step: StackStep, now: datetime,
 def stop(session: Session, stack_id: uuid.UUID, status: str, reason: str, *,
          actor: str) -> bool:
     """End a RUNNING stack as FAILED or CANCELLED: its steps not created yet are SKIPPED and
-    those whose command is still READY (not transmitted) are cancelled. False when the stack
+    those whose command is not transmitted yet (READY, or AWAITING_APPROVAL: no approval may
+    send a step of an ended stack) are cancelled. False when the stack
     was no longer RUNNING (someone else ended it first)."""
     now = utcnow()
     ended = session.execute(
@@ -96,12 +97,13 @@ def stop(session: Session, stack_id: uuid.UUID, status: str, reason: str, *,
     session.execute(update(StackStep.__table__)
                     .where(StackStep.stack_id == stack_id, StackStep.state == PENDING)
                     .values(state=SKIPPED))
-    ready = session.scalars(
-        select(Telecommand.id).where(Telecommand.stack_id == stack_id,
-                                     Telecommand.status == Status.READY.value)).all()
-    lifecycle.transition_many(session, Status.READY, Status.CANCELLED,
-                              {cid: f"stack {status.lower()}: {reason}" for cid in ready},
-                              actor=actor)
+    for waiting in (Status.READY, Status.AWAITING_APPROVAL):  # neither transmitted yet
+        ids = session.scalars(
+            select(Telecommand.id).where(Telecommand.stack_id == stack_id,
+                                         Telecommand.status == waiting.value)).all()
+        lifecycle.transition_many(session, waiting, Status.CANCELLED,
+                                  {cid: f"stack {status.lower()}: {reason}" for cid in ids},
+                                  actor=actor)
     return True
 
 

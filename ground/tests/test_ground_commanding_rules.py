@@ -113,3 +113,20 @@ def test_a_hazardous_step_waits_for_approval_and_the_stack_waits_with_it(alice, 
         stacks.advance(session, actor="test-worker", approval_policy="hazardous")
     failed = [s for s in alice.get("/api/stacks").get_json()["items"] if s["status"] == "FAILED"]
     assert len(failed) == 1 and "CANCELLED" in failed[0]["status_reason"]
+
+
+def test_cancelling_a_stack_cancels_a_step_awaiting_approval_so_none_can_approve_it(
+        alice, bob, database):
+    body = {"target": "spacecraft", "steps": [
+        {"command_name": "REBOOT", "confirm": True, "wait_for": "ACKNOWLEDGED"},
+        {"command_name": "PING", "wait_for": "EXECUTED"}]}
+    created = alice.post("/api/stacks", json=body)
+    assert created.status_code == 201, created.get_json()
+    stack = created.get_json()
+    first = stack["steps"][0]["telecommand_id"]
+    assert alice.post(f"/api/stacks/{stack['id']}/cancel").status_code == 200
+    with database.transaction() as session:
+        command = session.get(Telecommand, uuid.UUID(first))
+        assert command.status == Status.CANCELLED and "stack cancelled" in command.status_reason
+    assert_error(bob.post(f"/api/telecommands/{first}/approve"), 409)
+    assert statuses(database) == ["CANCELLED"]

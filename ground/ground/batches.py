@@ -7,6 +7,7 @@ Then the batch and its commands are written with one INSERT each (an executemany
 commands and one for their history rows), so 2,000 commands cost three statements, not 4,000.
 Each command then lives its own lifecycle (the worker transmits it, robot-server queues it
 for an offline robot until COMMAND_TTL_S); the batch never changes after its creation.
+Cancelling a batch cancels its commands not transmitted yet, and no others.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mission_control.status import FINAL, Status
 from mission_control.timeutil import isoformat, utcnow
 
 from .batch_schemas import NewBatch, Selector
+from .telecommands import CANCELLABLE
 
 FAILED_SHOWN = 1000  # the failed commands one roll-up lists
 KINDS = ("robot", "module")
@@ -192,6 +194,22 @@ def get(session: Session, batch_id: uuid.UUID) -> Batch:
     if batch is None:
         raise BatchNotFound(str(batch_id))
     return batch
+
+
+def cancel(session: Session, batch_id: uuid.UUID, *, user: str) -> int:
+    """Cancel every command of the batch not transmitted yet (AWAITING_APPROVAL or READY), one
+    conditional UPDATE per status through the lifecycle, so a race with the worker (or an
+    approver) has one winner per command; those already transmitted run to their end. How
+    many were cancelled (0 when none was left to cancel)."""
+    get(session, batch_id)
+    cancelled = 0
+    for status in CANCELLABLE:
+        ids = session.scalars(select(Telecommand.id).where(
+            Telecommand.batch_id == batch_id, Telecommand.status == status.value)).all()
+        cancelled += len(lifecycle.transition_many(
+            session, status, Status.CANCELLED, {cid: f"batch cancelled by {user}" for cid in ids},
+            actor=user))
+    return cancelled
 
 
 def counts(session: Session, batch_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:

@@ -94,3 +94,13 @@ def approve_batch(batch_id: str):
         except approval.NotAwaitingApproval as error:
             return error_response(409, "not_awaiting_approval", str(error))
         return {"id": str(batch.id), "approved": approved}
+
+
+@bp.post("/batches/<batch_id>/cancel")
+@requires("operator")
+def cancel_batch(batch_id: str):
+    """Cancel the batch's commands not transmitted yet; the others run to their end."""
+    with database().transaction() as session:
+        batch = batches.get(session, batches.parse_id(batch_id))
+        cancelled = batches.cancel(session, batch.id, user=current_identity().username)
+    return {"id": str(batch.id), "cancelled": cancelled}

@@ -16,7 +16,8 @@ from .batch_schemas import (
 MODELS = (BatchCreated, FailedCommand, BatchOut, BatchPage)
 KINDS = ("robot", "module")
 ROLES = {("post", "/api/batches"): "operator",
-         ("post", "/api/batches/{batch_id}/approve"): "operator"}
+         ("post", "/api/batches/{batch_id}/approve"): "operator",
+         ("post", "/api/batches/{batch_id}/cancel"): "operator"}
 ID = {"name": "batch_id", "in": "path", "required": True,
       "schema": {"type": "string", "format": "uuid"}}
 
@@ -107,4 +108,15 @@ def paths() -> dict[str, Any]:
                           "404": error("unknown or malformed id"),
                           "409": error("`not_awaiting_approval`: none of its commands awaits "
                                        "approval")}}},
+        "/api/batches/{batch_id}/cancel": {"post": {
+            "summary": "Cancel every command of the batch not transmitted yet (READY or "
+                       "AWAITING_APPROVAL); those already transmitted run to their end",
+            "operationId": "cancelBatch", "parameters": [ID],
+            "responses": {"200": {"description": "`{\"id\", \"cancelled\": n}` (0 when "
+                                                 "nothing was left to cancel)",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["id", "cancelled"],
+                                      "properties": {"id": {"type": "string"},
+                                                     "cancelled": {"type": "integer"}}}}}},
+                          "404": error("unknown or malformed id")}}},
     }

@@ -138,6 +138,22 @@ def send():
     return _answer(_form(sent=sent), 201)
 
 
+@bp.post("/ui/batches/<batch_id>/cancel")
+@requires(OPERATE)
+def cancel(batch_id: str):
+    """Cancel a batch's commands not transmitted yet (batches.cancel), then back to the page."""
+    with database().transaction() as session:
+        batches.cancel(session, batches.parse_id(batch_id), user=current_identity().username)
+    return redirect(url_for("batches_pages.page"), 303)
+
+
+@bp.errorhandler(batches.BatchNotFound)
+def _not_found(error: batches.BatchNotFound):
+    return render_template("message.html", title="No such batch",
+                           message=f"No fleet-wide command has the id {error}.",
+                           back=url_for("batches_pages.page")), 404
+
+
 def _answer(form: dict[str, Any], status: int):
     if not is_htmx():
         if status == 201:

@@ -283,3 +283,37 @@ def test_a_list_of_thousands_of_ids_fits_and_a_larger_body_is_413(make_app, data
     too_big = client.post("/api/batches", json=big)
     assert_error(too_big, 413)
     assert rows(database) == (0, 0, 0)
+
+
+def test_cancel_cancels_the_commands_not_transmitted_and_leaves_the_others(client, database):
+    ids = [gen_robot(database, f"r{i}")[0] for i in range(3)]
+    batch_id = client.post("/api/batches", json={"command_name": "PING",
+                                                 "targets": ids}).get_json()["id"]
+    with database.transaction() as session:
+        sent = session.scalars(select(Telecommand.id).where(
+            Telecommand.target_id == ids[0])).one()
+        assert lifecycle.transition(session, sent, Status.READY, Status.TRANSMITTED,
+                                    actor="test-worker")
+    answer = client.post(f"/api/batches/{batch_id}/cancel")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"id": batch_id, "cancelled": 2}
+    roll_up = client.get(f"/api/batches/{batch_id}").get_json()
+    assert roll_up["counts"]["CANCELLED"] == 2 and roll_up["counts"]["TRANSMITTED"] == 1
+    with database.transaction() as session:
+        history = session.execute(select(TelecommandHistory.actor, TelecommandHistory.reason)
+                                  .where(TelecommandHistory.to_status == "CANCELLED")).all()
+    assert sorted(history) == [("operator", "batch cancelled by operator")] * 2
+    again = client.post(f"/api/batches/{batch_id}/cancel")  # nothing left: 0, not an error
+    assert again.status_code == 200 and again.get_json()["cancelled"] == 0
+
+
+def test_cancel_needs_an_operator_and_a_known_batch(app, client, database):
+    robot, _ = gen_robot(database, "r")
+    batch_id = client.post("/api/batches", json={"command_name": "PING",
+                                                 "targets": [robot]}).get_json()["id"]
+    viewer = app.test_client()
+    sign_in_client(viewer, database, "vic", "viewer")
+    assert_error(viewer.post(f"/api/batches/{batch_id}/cancel"), 403)
+    for raw in (str(uuid.uuid4()), "not-a-uuid", "%E2%80%AE"):
+        assert_error(client.post(f"/api/batches/{raw}/cancel"), 404, "not_found")
+    assert client.get(f"/api/batches/{batch_id}").get_json()["counts"]["READY"] == 1

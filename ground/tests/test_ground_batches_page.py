@@ -92,3 +92,23 @@ def test_the_fragment_answers_204_while_nothing_changed(client, database):
 def test_the_page_needs_a_sign_in(anonymous):
     response = anonymous.get("/batches")
     assert response.status_code == 303 and "/login?next=" in response.headers["Location"]
+
+
+def test_an_operator_cancels_a_batch_from_the_page_and_a_viewer_cannot(app, client, database):
+    robot, _ = gen_robot(database, "r")
+    batch_id = client.post("/api/batches", json={"command_name": "STOP",
+                                                 "targets": [robot]}).get_json()["id"]
+    html = client.get("/batches").text
+    assert f'id="cancel-{batch_id}"' in html
+    viewer = app.test_client()
+    sign_in_client(viewer, database, "vic", "viewer")
+    assert f'id="cancel-{batch_id}"' not in viewer.get("/batches").text
+    assert viewer.post(f"/ui/batches/{batch_id}/cancel").status_code == 403
+    answer = client.post(f"/ui/batches/{batch_id}/cancel")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/batches")
+    body = client.get(f"/api/batches/{batch_id}").get_json()
+    assert body["counts"]["CANCELLED"] == 1 and body["done"]
+    row = re.search(rf'<tr id="batch-{batch_id}".*?</tr>', client.get("/batches").text,
+                    re.S).group(0)
+    assert 'data-done="true"' in row and "cancel-" not in row  # nothing left to cancel
+    assert client.post("/ui/batches/not-a-uuid/cancel").status_code == 404

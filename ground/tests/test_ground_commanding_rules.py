@@ -130,3 +130,13 @@ def test_cancelling_a_stack_cancels_a_step_awaiting_approval_so_none_can_approve
         assert command.status == Status.CANCELLED and "stack cancelled" in command.status_reason
     assert_error(bob.post(f"/api/telecommands/{first}/approve"), 409)
     assert statuses(database) == ["CANCELLED"]
+
+
+def test_cancelling_a_batch_cancels_its_commands_awaiting_approval(alice, bob, database):
+    ids = [gen_robot(database, f"r{i}")[0] for i in range(2)]
+    batch_id = alice.post("/api/batches", json={"command_name": "REBOOT", "confirm": True,
+                                                "targets": ids}).get_json()["id"]
+    assert statuses(database) == ["AWAITING_APPROVAL"] * 2
+    assert bob.post(f"/api/batches/{batch_id}/cancel").get_json()["cancelled"] == 2
+    assert statuses(database) == ["CANCELLED"] * 2
+    assert_error(bob.post(f"/api/batches/{batch_id}/approve"), 409)

@@ -102,6 +102,8 @@ ROUTES = [
     ("GET", "/api/catalog", "viewer", 200, None, None),
     ("GET", "/api/batches", "viewer", 200, None, None),
     ("POST", "/api/batches/<batch_id>/approve", "operator", 200, _awaiting_batch, None),
+    ("POST", "/api/batches/<batch_id>/cancel", "operator", 200,
+     lambda db, name: {"batch_id": _batch_id(db, name)}, None),
     ("POST", "/api/batches", "operator", 201, _a_robot,
      {"command_name": "PING", "selector": {}}),
     ("GET", "/api/batches/<batch_id>", "viewer", 200,

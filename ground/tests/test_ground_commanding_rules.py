@@ -37,6 +37,15 @@ def statuses(database, **where) -> list[str]:
         return sorted(session.scalars(query))
 
 
+def hazardous_stack(client) -> dict:
+    """A stack of REBOOT (hazardous: its step awaits approval) then PING, as ``client``."""
+    created = client.post("/api/stacks", json={"target": "spacecraft", "steps": [
+        {"command_name": "REBOOT", "confirm": True, "wait_for": "ACKNOWLEDGED"},
+        {"command_name": "PING", "wait_for": "EXECUTED"}]})
+    assert created.status_code == 201, created.get_json()
+    return created.get_json()
+
+
 def test_a_hazardous_batch_waits_and_one_approval_releases_it(alice, bob, database):
     robots = [gen_robot(database, f"r{n}")[0] for n in range(3)]
     sent = alice.post("/api/batches", json={"command_name": "REBOOT", "confirm": True,
@@ -90,12 +99,7 @@ def test_a_stack_to_a_controlled_target_is_refused_with_nothing_written(alice, b
 
 def test_a_hazardous_step_waits_for_approval_and_the_stack_waits_with_it(alice, bob,
                                                                         database):
-    body = {"target": "spacecraft", "steps": [
-        {"command_name": "REBOOT", "confirm": True, "wait_for": "ACKNOWLEDGED"},
-        {"command_name": "PING", "wait_for": "EXECUTED"}]}
-    created = alice.post("/api/stacks", json=body)
-    assert created.status_code == 201, created.get_json()
-    stack = created.get_json()
+    stack = hazardous_stack(alice)
     first = stack["steps"][0]["telecommand_id"]
     assert [s["status"] for s in stack["steps"]] == ["AWAITING_APPROVAL", "PENDING"]
     with database.transaction() as session:
@@ -106,7 +110,7 @@ def test_a_hazardous_step_waits_for_approval_and_the_stack_waits_with_it(alice, 
     with database.transaction() as session:
         command = session.get(Telecommand, uuid.UUID(first))
         assert command.status == Status.READY and command.transmit_at is None  # scheduled next
-    rejected = alice.post("/api/stacks", json=body).get_json()["steps"][0]["telecommand_id"]
+    rejected = hazardous_stack(alice)["steps"][0]["telecommand_id"]
     assert bob.post(f"/api/telecommands/{rejected}/reject",
                     json={"reason": "not today"}).status_code == 200
     with database.transaction() as session:
@@ -117,12 +121,7 @@ def test_a_hazardous_step_waits_for_approval_and_the_stack_waits_with_it(alice, 
 
 def test_cancelling_a_stack_cancels_a_step_awaiting_approval_so_none_can_approve_it(
         alice, bob, database):
-    body = {"target": "spacecraft", "steps": [
-        {"command_name": "REBOOT", "confirm": True, "wait_for": "ACKNOWLEDGED"},
-        {"command_name": "PING", "wait_for": "EXECUTED"}]}
-    created = alice.post("/api/stacks", json=body)
-    assert created.status_code == 201, created.get_json()
-    stack = created.get_json()
+    stack = hazardous_stack(alice)
     first = stack["steps"][0]["telecommand_id"]
     assert alice.post(f"/api/stacks/{stack['id']}/cancel").status_code == 200
     with database.transaction() as session:

@@ -16,7 +16,6 @@ from mission_control.web import ApiError, error_response, parse_body, parse_quer
 
 from . import delivery, progress, sessions
 from .api import database, robot_id_of, settings
-from .queue import CommandQueue
 from .schemas import AckOut, PollOut, PollQuery, ProgressOut, ProgressRequest, ResultRequest
 from .wakeup import RECHECK_S, Listener, Waiters
 
@@ -60,14 +59,16 @@ def poll_commands(robot_id: str):
     deadline = time.monotonic() + wait_s
     waiters: Waiters = current_app.extensions["waiters"]
     with waiters.waiting(str(parsed)) as woken:
+        look_first = True
         while True:
             woken.clear()
-            commands = delivery.deliver(database(), parsed)
+            commands = delivery.deliver(database(), parsed, look_first=look_first)
             left = deadline - time.monotonic()
             if commands or left <= 0 or waiters.stopped:
                 break
             recheck = _recheck_s()
-            woken.wait(left if recheck is None else min(left, recheck))
+            # woken: a command came for this robot; otherwise (SQLite) just looking again
+            look_first = not woken.wait(left if recheck is None else min(left, recheck))
     return PollOut(commands=commands).model_dump(mode="json")
 
 
@@ -86,10 +87,9 @@ def result(robot_id: str, command_id: str):
     parsed = _authenticated(robot_id)
     command_id = _command_id(parsed, command_id)
     body = parse_body(ResultRequest)
-    queue: CommandQueue = current_app.extensions["uplink"]
     try:
-        report = delivery.finish(database(), queue, parsed, command_id, body.status,
-                                 body.detail, body.module_status)
+        report = delivery.finish(database(), parsed, command_id, body.status, body.detail,
+                                 body.module_status)
     except delivery.NotAModuleCommand as error:
         raise ApiError(422, "validation_error", str(error),
                        fields=[{"field": "module_status", "message": str(error)}]) from None

@@ -21,8 +21,9 @@ from mission_control.db import Database
 from mission_control.registry_models import Module, Robot
 from mission_control.timeutil import utcnow
 from mission_control.uplink_schemas import CommandReport
+from mission_control.uplink_store import REPORTED
 
-from .queue import EXPIRED, FAILED, RECEIVED, TABLE, CommandQueue
+from .queue import EXPIRED, FAILED, RECEIVED, TABLE
 
 EXECUTING = "EXECUTING"
 MAX_PER_POLL = 100
@@ -64,16 +65,20 @@ def has_pending(database: Database, robot_id: uuid.UUID) -> bool:
             TABLE.c.robot_id == robot_id, QUEUED, TABLE.c.expires_at > utcnow()))) or False
 
 
-def deliver(database: Database, robot_id: uuid.UUID) -> list[dict[str, Any]]:
+def deliver(database: Database, robot_id: uuid.UUID, *,
+            look_first: bool = True) -> list[dict[str, Any]]:
     """The robot's RECEIVED, unexpired commands in received order (at most MAX_PER_POLL),
-    each delivery counted in the row."""
+    each delivery counted in the row: one UPDATE ... RETURNING, a statement on its own (no
+    BEGIN or COMMIT round trips). ``look_first``: a poll that just came in, which most
+    often finds nothing, looks with ``has_pending`` first (a read takes no write lock on
+    SQLite); one woken for its commands goes straight to the UPDATE."""
+    if look_first and not has_pending(database, robot_id):
+        return []
     now = utcnow()
     pick = (select(TABLE.c.id).where(TABLE.c.robot_id == robot_id, QUEUED,
                                       TABLE.c.expires_at > now)
             .order_by(TABLE.c.received_at, TABLE.c.id).limit(MAX_PER_POLL))
-    if not has_pending(database, robot_id):
-        return []
-    with database.begin() as connection:
+    with database.autocommit() as connection:
         rows = connection.execute(
             update(TABLE).where(TABLE.c.id.in_(pick.scalar_subquery()), QUEUED)
             .values(deliveries=TABLE.c.deliveries + 1, delivered_at=now)
@@ -115,10 +120,11 @@ def check_executing(connection, robot_id: uuid.UUID, command_id: str, now: datet
 
 
 def acknowledge(database: Database, robot_id: uuid.UUID, command_id: str) -> None:
-    """RECEIVED and unexpired -> EXECUTING (executions 1), in one conditional UPDATE;
-    UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""
+    """RECEIVED and unexpired -> EXECUTING (executions 1), in one conditional UPDATE (a
+    statement on its own); UnknownCommand or WrongState (already acknowledged, finished,
+    expired) otherwise."""
     now = utcnow()
-    with database.begin() as connection:
+    with database.autocommit() as connection:
         started = connection.execute(
             update(TABLE).where(TABLE.c.id == command_id, TABLE.c.robot_id == robot_id,
                                 QUEUED, TABLE.c.expires_at > now)
@@ -130,28 +136,54 @@ def acknowledge(database: Database, robot_id: uuid.UUID, command_id: str) -> Non
     ACKNOWLEDGED.inc()
 
 
-def finish(database: Database, queue: CommandQueue, robot_id: uuid.UUID, command_id: str,
-           status: str, detail: str | None, module_status: str | None) -> CommandReport:
+def finish(database: Database, robot_id: uuid.UUID, command_id: str, status: str,
+           detail: str | None, module_status: str | None) -> CommandReport:
     """EXECUTING -> ``status`` with its detail; a module command's ``module_status`` goes
-    to the registry's module in the same transaction. The command's report."""
+    to the registry's module in the same transaction. The command's report.
+
+    Without a module status (the common case) it is one conditional UPDATE ... RETURNING
+    the report, a statement on its own; the row is read only to say why it did not apply."""
+    if module_status is not None:
+        return _finish_module_command(database, robot_id, command_id, status, detail,
+                                      module_status)
+    now = utcnow()
+    executing = TABLE.c.state == literal(EXECUTING, literal_execute=True)
+    with database.autocommit() as connection:
+        done = connection.execute(
+            update(TABLE).where(TABLE.c.id == command_id, TABLE.c.robot_id == robot_id,
+                                executing)
+            .values(state=status, detail=detail, finished_at=now, module_status_after=None)
+            .returning(*(TABLE.c[name] for name in REPORTED))).first()
+        if done is None:
+            row = _current(connection, robot_id, command_id)
+    if done is None:
+        raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
+    RESULTS.labels(status).inc()
+    return CommandReport(**done._asdict())
+
+
+def _finish_module_command(database: Database, robot_id: uuid.UUID, command_id: str,
+                           status: str, detail: str | None,
+                           module_status: str) -> CommandReport:
     now = utcnow()
     with database.begin() as connection:
         row = _current(connection, robot_id, command_id)
-        if module_status is not None and row.module_id is None:
+        if row.module_id is None:
             raise NotAModuleCommand("module_status is only for a command to a module")
         done = connection.execute(
             update(TABLE).where(TABLE.c.id == command_id,
                                 TABLE.c.state == literal(EXECUTING, literal_execute=True))
             .values(state=status, detail=detail, finished_at=now,
-                    module_status_after=module_status)).rowcount == 1
-        if done and module_status is not None:
+                    module_status_after=module_status)
+            .returning(*(TABLE.c[name] for name in REPORTED))).first()
+        if done is not None:
             connection.execute(update(Module).where(Module.id == row.module_id,
                                                     Module.robot_id == robot_id)
                                .values(status=module_status))
-    if not done:
+    if done is None:
         raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
     RESULTS.labels(status).inc()
-    return queue.reports([command_id])[command_id]
+    return CommandReport(**done._asdict())
 
 
 def expire(database: Database) -> int:

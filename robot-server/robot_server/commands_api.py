@@ -28,6 +28,10 @@ def _authenticated(robot_id: str) -> uuid.UUID:
     return parsed
 
 
+def _commands() -> delivery.RobotCommands:
+    return current_app.extensions["robot_commands"]
+
+
 def _command_id(robot_id: uuid.UUID, raw: str) -> str:
     if not is_valid_id(raw):  # no command has such an id (nor can the database hold it)
         raise delivery.UnknownCommand(f"robot {robot_id} has no command {raw[:64]!r}")
@@ -62,7 +66,7 @@ def poll_commands(robot_id: str):
         look_first = True
         while True:
             woken.clear()
-            commands = delivery.deliver(database(), parsed, look_first=look_first)
+            commands = _commands().deliver(parsed, look_first=look_first)
             left = deadline - time.monotonic()
             if commands or left <= 0 or waiters.stopped:
                 break
@@ -77,7 +81,7 @@ def acknowledge(robot_id: str, command_id: str):
     """Start a command: RECEIVED -> EXECUTING, at most once."""
     parsed = _authenticated(robot_id)
     command_id = _command_id(parsed, command_id)
-    delivery.acknowledge(database(), parsed, command_id)
+    _commands().acknowledge(parsed, command_id)
     return AckOut(id=command_id, state="EXECUTING").model_dump(mode="json")
 
 
@@ -88,8 +92,8 @@ def result(robot_id: str, command_id: str):
     command_id = _command_id(parsed, command_id)
     body = parse_body(ResultRequest)
     try:
-        report = delivery.finish(database(), parsed, command_id, body.status, body.detail,
-                                 body.module_status)
+        report = _commands().finish(parsed, command_id, body.status, body.detail,
+                                    body.module_status)
     except delivery.NotAModuleCommand as error:
         raise ApiError(422, "validation_error", str(error),
                        fields=[{"field": "module_status", "message": str(error)}]) from None

@@ -106,8 +106,36 @@ def _stages_s(database: Database, batch_id: str) -> dict:
     by_status: dict[str, list[float]] = {}
     for status, at, created in rows:
         by_status.setdefault(status, []).append((at - created).total_seconds())
-    return {status: {"p50": round(summary(v)["p50"], 2), "max": round(max(v), 2)}
-            for status, v in by_status.items()}
+    stages = {status: {"p50": round(summary(v)["p50"], 2), "max": round(max(v), 2)}
+              for status, v in by_status.items()}
+    stages.update(_robot_stages_s(database, batch_id))
+    return stages
+
+
+def _robot_stages_s(database: Database, batch_id: str) -> dict:
+    """The same seen from robot-server (its robot_commands rows, lower case): when it stored
+    each command (``received``), handed it to the robot's poll, took its acknowledgement
+    and its result, seconds after the telecommand's creation: which hop holds a run back."""
+    from sqlalchemy import select
+
+    from mission_control.models import Telecommand
+    from mission_control.robot_models import RobotCommand
+    columns = {"received": RobotCommand.received_at, "delivered": RobotCommand.delivered_at,
+               "acknowledged": RobotCommand.acknowledged_at,
+               "finished": RobotCommand.finished_at}
+    with database.transaction() as session:
+        rows = session.execute(
+            select(Telecommand.created_at, *columns.values())
+            .join(RobotCommand, RobotCommand.id == Telecommand.id.cast(RobotCommand.id.type))
+            .where(Telecommand.batch_id == uuid.UUID(batch_id))).all()
+    stages = {}
+    for index, name in enumerate(columns, start=1):
+        values = [(row[index] - row[0]).total_seconds() for row in rows
+                  if row[index] is not None]
+        if values:
+            stages[name] = {"p50": round(summary(values)["p50"], 2),
+                            "max": round(max(values), 2)}
+    return stages
 
 
 def _roll_up_query_ms(database: Database, batch_ids: list[str]) -> dict:

@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from . import access, headers, hosts, metrics
@@ -88,6 +88,15 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
         return error_response(503, "database_unavailable",
                               "the database is unavailable; try again shortly")
+
+    @app.errorhandler(PoolTimeout)
+    def _no_free_connection(error: PoolTimeout):
+        # Every pooled connection (DB_POOL_SIZE) stayed taken for the pool's timeout: an
+        # overload, not a fault of the request, and nothing was written. Under a fleet's
+        # storm this was a 500.
+        log.warning("no free database connection on %s %s: %s", request.method, request.path,
+                    error)
+        return retry_later(503, "busy", "the server is busy; try again shortly", 1)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
 from mission_control import db
 from mission_control.db import Database
@@ -53,3 +53,18 @@ def test_health_is_200_on_a_database_that_answers(database):
                       "probe")
 
     assert app.test_client().get("/health").get_json()["database"] == "ok"
+
+
+def test_a_request_that_finds_no_free_connection_is_told_to_retry(database):
+    """The pool's checkout timeout (every connection stayed taken): 503 with Retry-After,
+    not a 500."""
+    app = service_app(__name__, "probe", Settings(database_url=database.url), database, dict,
+                      "probe")
+
+    @app.get("/busy")
+    def busy():
+        raise PoolTimeout("QueuePool limit of size 5 overflow 0 reached")
+
+    answer = app.test_client().get("/busy")
+    assert_error(answer, 503, "busy")
+    assert answer.headers["Retry-After"] == "1"

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.extensions["module_owners"] = ModuleOwners(database)
     waiters = Waiters()
     app.extensions["waiters"] = waiters
+    app.extensions["robot_commands"] = delivery.RobotCommands(database)
     app.extensions["uplink"] = CommandQueue(database, settings.command_ttl_s,
                                             on_stored=waiters.wake)
     app.extensions["background_tasks"] = [writer, sweeper, waiters]

@@ -16,7 +16,6 @@ from mission_control.web import ApiError, error_response, parse_body, parse_quer
 
 from . import delivery, progress, sessions
 from .api import database, robot_id_of, settings
-from .queue import CommandQueue
 from .schemas import AckOut, PollOut, PollQuery, ProgressOut, ProgressRequest, ResultRequest
 from .wakeup import RECHECK_S, Listener, Waiters
 
@@ -27,6 +26,10 @@ def _authenticated(robot_id: str) -> uuid.UUID:
     parsed = robot_id_of(robot_id)
     sessions.authenticate(database(), parsed, settings().robot_session_ttl_s)
     return parsed
+
+
+def _commands() -> delivery.RobotCommands:
+    return current_app.extensions["robot_commands"]
 
 
 def _command_id(robot_id: uuid.UUID, raw: str) -> str:
@@ -60,14 +63,16 @@ def poll_commands(robot_id: str):
     deadline = time.monotonic() + wait_s
     waiters: Waiters = current_app.extensions["waiters"]
     with waiters.waiting(str(parsed)) as woken:
+        look_first = True
         while True:
             woken.clear()
-            commands = delivery.deliver(database(), parsed)
+            commands = _commands().deliver(parsed, look_first=look_first)
             left = deadline - time.monotonic()
             if commands or left <= 0 or waiters.stopped:
                 break
             recheck = _recheck_s()
-            woken.wait(left if recheck is None else min(left, recheck))
+            # woken: a command came for this robot; otherwise (SQLite) just looking again
+            look_first = not woken.wait(left if recheck is None else min(left, recheck))
     return PollOut(commands=commands).model_dump(mode="json")
 
 
@@ -76,7 +81,7 @@ def acknowledge(robot_id: str, command_id: str):
     """Start a command: RECEIVED -> EXECUTING, at most once."""
     parsed = _authenticated(robot_id)
     command_id = _command_id(parsed, command_id)
-    delivery.acknowledge(database(), parsed, command_id)
+    _commands().acknowledge(parsed, command_id)
     return AckOut(id=command_id, state="EXECUTING").model_dump(mode="json")
 
 
@@ -86,10 +91,9 @@ def result(robot_id: str, command_id: str):
     parsed = _authenticated(robot_id)
     command_id = _command_id(parsed, command_id)
     body = parse_body(ResultRequest)
-    queue: CommandQueue = current_app.extensions["uplink"]
     try:
-        report = delivery.finish(database(), queue, parsed, command_id, body.status,
-                                 body.detail, body.module_status)
+        report = _commands().finish(parsed, command_id, body.status, body.detail,
+                                    body.module_status)
     except delivery.NotAModuleCommand as error:
         raise ApiError(422, "validation_error", str(error),
                        fields=[{"field": "module_status", "message": str(error)}]) from None

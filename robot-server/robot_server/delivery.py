@@ -4,8 +4,10 @@ most once), record its result, and expire those nobody acknowledged in time.
 Every change is one conditional UPDATE (``... WHERE state = <expected>``), so a command
 acknowledged twice, or by two racing requests, starts once, and a result arrives only for a
 command that runs. Delivery changes no state: a command delivered but never acknowledged (the
-robot crashed) is delivered again on the robot's next poll, until it expires. Nothing here
-knows about HTTP.
+robot crashed) is delivered again on the robot's next poll, until it expires. The calls of
+many robots at once run as one statement of each kind (``RobotCommands``, combine.py); a
+command acknowledged or finished twice in one batch counts for the first call only. Nothing
+here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, true, update
+from sqlalchemy import exists, func, literal, select, true, tuple_, update
 
 from mission_control import metrics
 from mission_control.db import Database
 from mission_control.registry_models import Module, Robot
 from mission_control.timeutil import utcnow
 from mission_control.uplink_schemas import CommandReport
+from mission_control.uplink_store import REPORTED
 
-from .queue import EXPIRED, FAILED, RECEIVED, TABLE, CommandQueue
+from .combine import Combiner
+from .queue import EXPIRED, FAILED, RECEIVED, TABLE
 
 EXECUTING = "EXECUTING"
 MAX_PER_POLL = 100
@@ -57,32 +61,129 @@ class NotAModuleCommand(Exception):
     """A module status reported for a command that is not for a module: 422."""
 
 
-def has_pending(database: Database, robot_id: uuid.UUID) -> bool:
-    """Whether a RECEIVED, unexpired command waits for the robot (one indexed look)."""
-    with database.autocommit() as connection:
-        return connection.scalar(select(exists().where(
-            TABLE.c.robot_id == robot_id, QUEUED, TABLE.c.expires_at > utcnow()))) or False
+class RobotCommands:
+    """The robot calls' statements of one process (poll, acknowledgement, result), each
+    kind combined across the robots calling at once (combine.py): a fleet's storm costs a
+    few statements, not one per robot. Thread- and greenlet-safe."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._deliver = Combiner(lambda polls: deliver_many(database, polls))
+        self._acknowledge = Combiner(lambda calls: acknowledge_many(database, calls))
+        self._finish = Combiner(lambda calls: finish_many(database, calls))
+
+    def deliver(self, robot_id: uuid.UUID, *, look_first: bool = True) -> list[dict[str, Any]]:
+        """The robot's RECEIVED, unexpired commands in received order (at most
+        MAX_PER_POLL), each delivery counted in the row. ``look_first``: a poll that just
+        came in, which most often finds nothing, is looked up with a read first (no write
+        lock on SQLite); one woken for its commands goes straight to the UPDATE."""
+        return self._deliver((robot_id, look_first))
+
+    def acknowledge(self, robot_id: uuid.UUID, command_id: str) -> None:
+        """RECEIVED and unexpired -> EXECUTING (executions 1), at most once;
+        UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""
+        if not self._acknowledge((robot_id, command_id)):
+            now = utcnow()
+            with self.database.autocommit() as connection:
+                row = _current(connection, robot_id, command_id)
+            raise _wrong_state(row.state, row.detail, row.expires_at, now, RECEIVED)
+
+    def finish(self, robot_id: uuid.UUID, command_id: str, status: str, detail: str | None,
+               module_status: str | None) -> CommandReport:
+        """EXECUTING -> ``status`` with its detail; the command's report. A module
+        command's ``module_status`` goes to the registry's module in the same transaction
+        (``finish_module_command``, not combined: rare)."""
+        if module_status is not None:
+            return finish_module_command(self.database, robot_id, command_id, status, detail,
+                                         module_status)
+        report = self._finish((robot_id, command_id, status, detail))
+        if report is None:
+            now = utcnow()
+            with self.database.autocommit() as connection:
+                row = _current(connection, robot_id, command_id)
+            raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
+        return report
 
 
-def deliver(database: Database, robot_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The robot's RECEIVED, unexpired commands in received order (at most MAX_PER_POLL),
-    each delivery counted in the row."""
+def deliver_many(database: Database,
+                 polls: list[tuple[uuid.UUID, bool]]) -> list[list[dict[str, Any]]]:
+    """Each poll's commands (robot id, look first): the robots to look at read with one
+    SELECT, then every robot's commands taken with one UPDATE ... RETURNING (each a
+    statement on its own: no BEGIN or COMMIT round trips)."""
     now = utcnow()
-    pick = (select(TABLE.c.id).where(TABLE.c.robot_id == robot_id, QUEUED,
-                                      TABLE.c.expires_at > now)
-            .order_by(TABLE.c.received_at, TABLE.c.id).limit(MAX_PER_POLL))
-    if not has_pending(database, robot_id):
-        return []
-    with database.begin() as connection:
-        rows = connection.execute(
-            update(TABLE).where(TABLE.c.id.in_(pick.scalar_subquery()), QUEUED)
-            .values(deliveries=TABLE.c.deliveries + 1, delivered_at=now)
-            .returning(TABLE.c.id, TABLE.c.command_name, TABLE.c.args, TABLE.c.module_id,
-                       TABLE.c.received_at)).all()
+    unexpired = TABLE.c.expires_at > now
+    robots = {robot_id for robot_id, _ in polls}
+    look = robots - {robot_id for robot_id, look_first in polls if not look_first}
+    rows: list = []
+    with database.autocommit() as connection:
+        chosen = robots - look
+        if look:
+            chosen |= set(connection.scalars(select(TABLE.c.robot_id).distinct().where(
+                TABLE.c.robot_id.in_(look), QUEUED, unexpired)))
+        if chosen:
+            ranked = select(TABLE.c.id, func.row_number().over(
+                partition_by=TABLE.c.robot_id,
+                order_by=(TABLE.c.received_at, TABLE.c.id)).label("rank")).where(
+                TABLE.c.robot_id.in_(chosen), QUEUED, unexpired).subquery()
+            rows = connection.execute(
+                update(TABLE).where(TABLE.c.id.in_(select(ranked.c.id)
+                                                   .where(ranked.c.rank <= MAX_PER_POLL)),
+                                    QUEUED)
+                .values(deliveries=TABLE.c.deliveries + 1, delivered_at=now)
+                .returning(TABLE.c.id, TABLE.c.robot_id, TABLE.c.command_name, TABLE.c.args,
+                           TABLE.c.module_id, TABLE.c.received_at)).all()
     DELIVERED.inc(len(rows))
-    rows = sorted(rows, key=lambda row: (row.received_at, row.id))
-    return [{"id": row.id, "command_name": row.command_name, "args": row.args,
-             "module_id": row.module_id} for row in rows]
+    found: dict[uuid.UUID, list] = {}
+    for row in sorted(rows, key=lambda row: (row.received_at, row.id)):
+        found.setdefault(row.robot_id, []).append(
+            {"id": row.id, "command_name": row.command_name, "args": row.args,
+             "module_id": row.module_id})
+    return [found.get(robot_id, []) for robot_id, _ in polls]
+
+
+def _first_claims(calls: list[tuple], won: dict[tuple, Any]) -> list[Any]:
+    """Each call's (robot id, command id) share of ``won``: a command acknowledged or
+    finished twice in one batch counts for its first call only (the others get 409)."""
+    return [won.pop((call[0], call[1]), None) for call in calls]
+
+
+def acknowledge_many(database: Database, calls: list[tuple[uuid.UUID, str]]) -> list[bool]:
+    """Each (robot id, command id): whether it went RECEIVED and unexpired -> EXECUTING,
+    all in one conditional UPDATE."""
+    now = utcnow()
+    with database.autocommit() as connection:
+        started = connection.execute(
+            update(TABLE).where(tuple_(TABLE.c.robot_id, TABLE.c.id).in_(list(dict.fromkeys(calls))),
+                                QUEUED, TABLE.c.expires_at > now)
+            .values(state=EXECUTING, executions=1, acknowledged_at=now)
+            .returning(TABLE.c.robot_id, TABLE.c.id)).all()
+    ACKNOWLEDGED.inc(len(started))
+    return [found is not None for found in
+            _first_claims(calls, {(row.robot_id, row.id): True for row in started})]
+
+
+def finish_many(database: Database, calls: list[tuple[uuid.UUID, str, str, str | None]]
+                ) -> list[CommandReport | None]:
+    """Each (robot id, command id, status, detail): its report when it went EXECUTING ->
+    status, else None; one conditional UPDATE ... RETURNING per distinct (status, detail)."""
+    now = utcnow()
+    executing = TABLE.c.state == literal(EXECUTING, literal_execute=True)
+    groups: dict[tuple[str, str | None], set[tuple[uuid.UUID, str]]] = {}
+    for robot_id, command_id, status, detail in calls:
+        groups.setdefault((status, detail), set()).add((robot_id, command_id))
+    won: dict[tuple, CommandReport] = {}
+    with database.autocommit() as connection:
+        for (status, detail), pairs in groups.items():
+            for row in connection.execute(
+                    update(TABLE).where(tuple_(TABLE.c.robot_id, TABLE.c.id).in_(sorted(pairs)),
+                                        executing)
+                    .values(state=status, detail=detail, finished_at=now,
+                            module_status_after=None)
+                    .returning(TABLE.c.robot_id, *(TABLE.c[name] for name in REPORTED))):
+                fields = row._asdict()
+                won[(fields.pop("robot_id"), row.id)] = CommandReport(**fields)
+                RESULTS.labels(status).inc()
+    return _first_claims(calls, won)
 
 
 def _wrong_state(state: str, detail: str | None, expires_at: datetime, now: datetime,
@@ -114,44 +215,28 @@ def check_executing(connection, robot_id: uuid.UUID, command_id: str, now: datet
         raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
 
 
-def acknowledge(database: Database, robot_id: uuid.UUID, command_id: str) -> None:
-    """RECEIVED and unexpired -> EXECUTING (executions 1), in one conditional UPDATE;
-    UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""
-    now = utcnow()
-    with database.begin() as connection:
-        started = connection.execute(
-            update(TABLE).where(TABLE.c.id == command_id, TABLE.c.robot_id == robot_id,
-                                QUEUED, TABLE.c.expires_at > now)
-            .values(state=EXECUTING, executions=1, acknowledged_at=now)).rowcount == 1
-        if not started:
-            row = _current(connection, robot_id, command_id)
-    if not started:
-        raise _wrong_state(row.state, row.detail, row.expires_at, now, RECEIVED)
-    ACKNOWLEDGED.inc()
-
-
-def finish(database: Database, queue: CommandQueue, robot_id: uuid.UUID, command_id: str,
-           status: str, detail: str | None, module_status: str | None) -> CommandReport:
-    """EXECUTING -> ``status`` with its detail; a module command's ``module_status`` goes
-    to the registry's module in the same transaction. The command's report."""
+def finish_module_command(database: Database, robot_id: uuid.UUID, command_id: str,
+                           status: str, detail: str | None,
+                           module_status: str) -> CommandReport:
     now = utcnow()
     with database.begin() as connection:
         row = _current(connection, robot_id, command_id)
-        if module_status is not None and row.module_id is None:
+        if row.module_id is None:
             raise NotAModuleCommand("module_status is only for a command to a module")
         done = connection.execute(
             update(TABLE).where(TABLE.c.id == command_id,
                                 TABLE.c.state == literal(EXECUTING, literal_execute=True))
             .values(state=status, detail=detail, finished_at=now,
-                    module_status_after=module_status)).rowcount == 1
-        if done and module_status is not None:
+                    module_status_after=module_status)
+            .returning(*(TABLE.c[name] for name in REPORTED))).first()
+        if done is not None:
             connection.execute(update(Module).where(Module.id == row.module_id,
                                                     Module.robot_id == robot_id)
                                .values(status=module_status))
-    if not done:
+    if done is None:
         raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
     RESULTS.labels(status).inc()
-    return queue.reports([command_id])[command_id]
+    return CommandReport(**done._asdict())
 
 
 def expire(database: Database) -> int:

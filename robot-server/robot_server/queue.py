@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 
 from mission_control import metrics
 from mission_control.db import Database
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 TABLE = RobotCommand.__table__
 RECEIVED, FAILED = "RECEIVED", "FAILED"
 EXPIRED = "expired"
+NOTIFY_EACH = text("SELECT pg_notify(:channel, robot_id) "
+                   "FROM unnest(CAST(:robot_ids AS text[])) AS robot_id")
 COMMANDS_RECEIVED = metrics.counter("mc_robot_commands_received_total",
                                     "Commands robot-server queued for robots (re-sends not "
                                     "counted)")
@@ -111,8 +113,9 @@ class CommandQueue:
             woken = sorted({str(row.robot_id) for row in stored if row.receipts == 1})
             if woken and self.database.is_postgresql:
                 # Delivered with the commit, to every robot-server process that listens.
-                connection.execute(select(*(func.pg_notify(CHANNEL, robot_id)
-                                            for robot_id in woken)))
+                # One statement with one array parameter however many robots: a select
+                # of one pg_notify per robot cost more to build than to run.
+                connection.execute(NOTIFY_EACH, {"channel": CHANNEL, "robot_ids": woken})
         new = sum(row.receipts == 1 for row in stored)
         COMMANDS_RECEIVED.inc(new)
         log.info("queued %d commands for %d robots (%d re-sent)", new, len(woken),

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
 
 from mission_control.passwords import hash_password
 from mission_control.registry_models import Robot
+from mission_control.robot_models import RobotSession
 from mission_control.timeutil import utcnow
+from robot_server.sessions import token_hash
 from tests.e2e.harness import start_system
 
 from bench import fleet_load
@@ -44,17 +48,29 @@ def add_arguments(parser) -> None:
                        help="robots per step, ascending (default 500,1000,2000)")
     group.add_argument("--fleet-seconds", type=float, default=60.0,
                        help="measured window per step (default 60)")
+    group.add_argument("--fleet-fast-sessions", action="store_true",
+                       help="for iterating only: write the robots' sessions to the database "
+                            "instead of opening them (no password checked, so the sessions' "
+                            "phase, a few minutes of argon2id, is skipped); reported figures "
+                            "use the real opening")
 
 
-def _add_robots(db, count: int) -> list[str]:
+def _add_robots(db, count: int, with_sessions: bool) -> tuple[list[str], list[str] | None]:
+    """The robots' ids; with ``with_sessions``, an open session each and its token."""
     stored = hash_password(PASSWORD)
     now = utcnow()
     rows = [{"id": uuid.uuid4(), "name": f"bench-robot-{i:05d}", "owner": "bench",
              "owner_email": "bench@example.com", "status": "IDLE", "password_hash": stored,
              "created_at": now, "updated_at": now} for i in range(count)]
+    tokens = [secrets.token_urlsafe(32) for _ in rows] if with_sessions else None
     with db.engine.begin() as connection:
         connection.execute(insert(Robot.__table__), rows)
-    return [str(row["id"]) for row in rows]
+        if tokens is not None:
+            connection.execute(insert(RobotSession.__table__), [
+                {"robot_id": row["id"], "token_hash": token_hash(token), "created_at": now,
+                 "expires_at": now + timedelta(seconds=SESSION_TTL_S)}
+                for row, token in zip(rows, tokens)])
+    return [str(row["id"]) for row in rows], tokens
 
 
 def _rss_mb(system, key: str) -> float:
@@ -90,7 +106,7 @@ def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
 def phase_fleet(db, logs: Path, options, credentials) -> dict:
     steps = sorted({int(n) for n in options.fleet_steps.split(",") if n.strip()})
     say(f"fleet: {steps[-1]} robots into the registry (one argon2id hash)")
-    robot_ids = _add_robots(db, steps[-1])
+    robot_ids, tokens = _add_robots(db, steps[-1], options.fleet_fast_sessions)
     system = start_system(db.url, logs, services=("robot-server",), credentials=credentials,
                           heartbeat_interval_s="1", robot_session_ttl_s=str(SESSION_TTL_S))
     results: dict[str, dict] = {}
@@ -101,8 +117,8 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
         meter = CpuMeter(system, db.name)
         meter.start()  # the sessions' phase
         load = context.Process(target=fleet_load.run, daemon=True, args=(
-            queue, system.robot_server_url, credentials.uplink_key, robot_ids, PASSWORD, steps,
-            options.fleet_seconds))
+            queue, system.robot_server_url, credentials.uplink_key, robot_ids, tokens, PASSWORD,
+            steps, options.fleet_seconds))
         load.start()
         timeout = 900 + options.fleet_seconds * 2
         while True:
@@ -120,7 +136,9 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
                 results[str(result["robots"])] = result
                 say(f"fleet: {result['robots']} robots: {result['heartbeats_per_s']} heartbeats/s, "
                     f"p99 {fmt(result['heartbeat_ms']['p99'], ' ms')}, {result['errors']} errors, "
-                    f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}")
+                    f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}; cores "
+                    f"{ {k: v for k, v in cpu['cores_busy'].items() if v >= 0.01} }; "
+                    f"load generator's loop lag p99 {result['load_lag_ms']['p99']} ms")
             elif kind == "failed":
                 raise RuntimeError(f"fleet load generator: {value}")
             else:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +50,10 @@ def add_arguments(parser) -> None:
                        help="robots per step, ascending (default 500,1000,2000)")
     group.add_argument("--fleet-seconds", type=float, default=60.0,
                        help="measured window per step (default 60)")
+    group.add_argument("--fleet-profile", type=Path, metavar="DIR",
+                       help="record robot-server's processes and the load generator with py-spy "
+                            "(pip install py-spy) during each step's window, as collapsed stacks "
+                            "in DIR (robot-server-N.txt, load-N.txt)")
     group.add_argument("--fleet-fast-sessions", action="store_true",
                        help="for iterating only: write the robots' sessions to the database "
                             "instead of opening them (no password checked, so the sessions' "
@@ -92,6 +98,17 @@ def _rss_mb(system, key: str) -> float:
     return round(total_kb / 1024, 1)
 
 
+def _profile(directory: Path, robots: int, seconds: float,
+             pids: dict[str, int]) -> list[subprocess.Popen]:
+    """py-spy recording each of ``pids`` (and its children) for a window."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+        "--subprocesses", "--nonblocking", "--rate", "100", "--duration", str(int(seconds)),
+        "--format", "raw", "-o", str(directory / f"{name}-{robots}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
+
+
 def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
     heartbeats = summary(step.pop("heartbeats_ms"))
     delivery = summary(step.pop("delivery_ms"))
@@ -111,6 +128,7 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
                           heartbeat_interval_s="1", robot_session_ttl_s=str(SESSION_TTL_S))
     results: dict[str, dict] = {}
     sessions: dict = {}
+    profilers: list[subprocess.Popen] = []
     try:
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
@@ -129,9 +147,15 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
                     f"({value['per_s']:g}/s, {value['refused_busy']} answers 429 busy)")
             elif kind == "window":
                 say(f"fleet: {value} robots running; measuring {options.fleet_seconds:g} s")
+                if options.fleet_profile is not None:
+                    profilers = _profile(options.fleet_profile, value, options.fleet_seconds, {
+                        "robot-server": system.processes["robot-server"].pid, "load": load.pid})
                 meter.start()
             elif kind == "step":
                 cpu = meter.stop({"load generator": value["load_cpu_s"]})
+                for profiler in profilers:
+                    profiler.wait(timeout=60)
+                profilers = []
                 result = _summarise(value, cpu, _rss_mb(system, "robot-server"))
                 results[str(result["robots"])] = result
                 say(f"fleet: {result['robots']} robots: {result['heartbeats_per_s']} heartbeats/s, "

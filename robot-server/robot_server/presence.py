@@ -187,9 +187,15 @@ def sweep(database: Database, timeout_s: float) -> list[uuid.UUID]:
     """Mark offline every online robot silent for ``timeout_s``, with a timeout event each."""
     now = utcnow()
     cutoff = now - timedelta(seconds=timeout_s)
+    silent = (Robot.online == true(), Robot.last_online < cutoff)
     with database.transaction() as session:
+        # Locked in id order, as the heartbeat writer locks them (record); a robot whose row
+        # a flush holds is skipped: its heartbeat is being written (PostgreSQL; SQLite has
+        # one writer at a time anyway).
+        locked = (select(Robot.id).where(*silent).order_by(Robot.id)
+                  .with_for_update(skip_locked=True))
         gone = list(session.scalars(
-            update(Robot).where(Robot.online == true(), Robot.last_online < cutoff)
+            update(Robot).where(Robot.id.in_(locked.scalar_subquery()), *silent)
             .values(online=False).returning(Robot.id)))
         session.add_all(RobotConnectionEvent(robot_id=robot_id, event="timeout", at=now)
                         for robot_id in gone)

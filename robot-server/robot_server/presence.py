@@ -161,8 +161,9 @@ def telemetry_points(beat: Beat) -> list[dict[str, Any]]:
     position = values.get("position") or {}
     found += [(f"position_{axis}", position[axis], POSITION_UNIT) for axis in ("x", "y", "z")
               if position.get(axis) is not None]
-    return [{"source": str(beat.robot_id), "parameter": name, "value": float(value),
-             "unit": unit, "time": beat.at} for name, value, unit in found]
+    source = str(beat.robot_id)
+    return [{"source": source, "parameter": name, "value": float(value), "unit": unit,
+             "time": beat.at} for name, value, unit in found]
 
 
 def close_session(database: Database, robot_id: uuid.UUID, session_id: int) -> None:

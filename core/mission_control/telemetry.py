@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import evaluate, limits, metrics
-from .db import Database
+from .db import Database, array_literal
 from .telemetry_models import TelemetryPoint
 from .telemetry_schemas import Point
 from .timeutil import UTCDateTime, isoformat, utcnow
@@ -84,17 +84,18 @@ _INSERT_ARRAYS = text(
 
 
 def _insert_arrays(session: Session, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: the rows as five arrays in one statement (unnest). psycopg2 passes a list
-    as one array literal, built in C; multi-row VALUES went through SQLAlchemy and psycopg2's
-    Python per row and per value (a robot-server heartbeat flush of a thousand points spent
-    most of its time there)."""
+    """PostgreSQL: the rows as five arrays in one statement (unnest, each array one text
+    parameter: db.array_literal); multi-row VALUES went through SQLAlchemy and psycopg2 per
+    row and per value (a robot-server heartbeat flush of a thousand points spent most of its
+    time there)."""
     times = [r["time"] for r in rows]
     if any(t.tzinfo is None for t in times):
         raise ValueError("naive datetime given to a UTC column")
     session.execute(_INSERT_ARRAYS, {
-        "sources": [r["source"] for r in rows], "parameters": [r["parameter"] for r in rows],
-        "times": times, "values": [float(r["value"]) for r in rows],
-        "units": [r["unit"] for r in rows]})
+        "sources": array_literal([r["source"] for r in rows]),
+        "parameters": array_literal([r["parameter"] for r in rows]),
+        "times": array_literal(times), "values": array_literal([float(r["value"]) for r in rows]),
+        "units": array_literal([r["unit"] for r in rows])})
 
 
 def _copy_text(value: str | None) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from mission_control import alerts, telemetry
-from mission_control.db import Database, is_postgresql
+from mission_control.db import Database, array_literal, is_postgresql
 from mission_control.registry_models import Module, Robot
 from mission_control.robot_models import RobotConnectionEvent, RobotSession
 from mission_control.timeutil import utcnow
@@ -47,8 +47,7 @@ def record(database: Database, beats: list[Beat]) -> None:
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         # A heartbeat answered just before its session was closed (deregistration) must not
         # bring the robot back online.
-        open_ids = set(session.scalars(select(RobotSession.id).where(
-            RobotSession.id.in_({b.session_id for b in beats}), RobotSession.closed_at.is_(None))))
+        open_ids = _open_sessions(session, database.is_postgresql, {b.session_id for b in beats})
         # Rows are locked in one order everywhere (robots by id, then their sessions, then
         # alerts), so two flushes, a flush and a close, or a flush and the sweeper never
         # wait for each other in a circle (PostgreSQL would end one as a deadlock).
@@ -66,6 +65,14 @@ def record(database: Database, beats: list[Beat]) -> None:
         if went_online:
             alerts.robots_online(session, went_online)
     telemetry.counted(stored)
+
+
+def _open_sessions(session: Session, postgresql: bool, session_ids: set[int]) -> set[int]:
+    """Which of these sessions are still open (PostgreSQL: the ids as one array)."""
+    if postgresql:
+        return set(session.scalars(_OPEN_SESSIONS, {"ids": array_literal(session_ids)}))
+    return set(session.scalars(select(RobotSession.id).where(
+        RobotSession.id.in_(session_ids), RobotSession.closed_at.is_(None))))
 
 
 def _write_each(session: Session, beats: list[Beat]) -> list[uuid.UUID]:
@@ -99,9 +106,12 @@ def _write_each(session: Session, beats: list[Beat]) -> list[uuid.UUID]:
     return went_online
 
 
-# PostgreSQL: one statement per table for a whole flush, the rows as arrays (unnest), instead
-# of one round trip per row (psycopg2's executemany). The robots are locked first, in id order,
+# PostgreSQL: one statement per table for a whole flush, the rows as arrays (unnest; each array
+# one text parameter, db.array_literal), instead of one round trip per row (psycopg2's
+# executemany). The robots are locked first, in id order,
 # with what their online flag was: their modules and sessions are only written under them.
+_OPEN_SESSIONS = text(f"SELECT id FROM {RobotSession.__tablename__} "
+                      "WHERE id = ANY(CAST(:ids AS bigint[])) AND closed_at IS NULL")
 _LOCK_ROBOTS = text(f"SELECT id, online FROM {Robot.__tablename__} "
                     "WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE"
                     ).columns(id=Uuid, online=Boolean)
@@ -128,22 +138,23 @@ _UPDATE_TELEMETRY = text(
 def _write_postgresql(session: Session, beats: list[Beat]) -> list[uuid.UUID]:
     """The rows of ``record`` in four statements whatever the number of beats (PostgreSQL);
     the robots that went online."""
-    ids = [str(b.robot_id) for b in beats]
+    ids = array_literal([b.robot_id for b in beats])
     went_online = [row.id for row in session.execute(_LOCK_ROBOTS, {"ids": ids})
                    if not row.online]
-    session.execute(_UPDATE_ROBOTS, {"ids": ids, "ats": [b.at for b in beats],
-                                     "statuses": [b.status for b in beats]})
-    module_rows = [(str(module_id), str(b.robot_id), status, b.at)
+    session.execute(_UPDATE_ROBOTS, {"ids": ids, "ats": array_literal([b.at for b in beats]),
+                                     "statuses": array_literal([b.status for b in beats])})
+    module_rows = [(module_id, b.robot_id, status, b.at)
                    for b in beats for module_id, status in b.modules.items()]
     if module_rows:
-        columns = list(zip(*module_rows))
-        session.execute(_UPDATE_MODULES, {"ids": list(columns[0]), "robots": list(columns[1]),
-                                          "statuses": list(columns[2]), "ats": list(columns[3])})
+        ids, robots, statuses, ats = (array_literal(column) for column in zip(*module_rows))
+        session.execute(_UPDATE_MODULES, {"ids": ids, "robots": robots, "statuses": statuses,
+                                          "ats": ats})
     telemetry_rows = [(b.session_id, json.dumps(b.telemetry)) for b in beats
                       if b.telemetry is not None]
     if telemetry_rows:
-        session.execute(_UPDATE_TELEMETRY, {"ids": [row[0] for row in telemetry_rows],
-                                            "telemetry": [row[1] for row in telemetry_rows]})
+        session.execute(_UPDATE_TELEMETRY, {
+            "ids": array_literal([row[0] for row in telemetry_rows]),
+            "telemetry": array_literal([row[1] for row in telemetry_rows])})
     return went_online
 
 

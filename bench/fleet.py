@@ -162,7 +162,9 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
                     f"p99 {fmt(result['heartbeat_ms']['p99'], ' ms')}, {result['errors']} errors, "
                     f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}; cores "
                     f"{ {k: v for k, v in cpu['cores_busy'].items() if v >= 0.01} }; "
-                    f"load generator's loop lag p99 {result['load_lag_ms']['p99']} ms")
+                    f"load generator's loop lag p99 {result['load_lag_ms']['p99']} ms; "
+                    f"seconds of the window with most heartbeats over 100 ms (second, count): "
+                    f"{result['slow_seconds']}")
             elif kind == "failed":
                 raise RuntimeError(f"fleet load generator: {value}")
             else:

@@ -43,6 +43,7 @@ SESSIONS_TIMEOUT_S = 900.0
 CALL_TIMEOUT_S = 10.0     # robot-client's (robot_client.server)
 POLL_WAIT_S = 20          # robot-client's long poll
 SESSION_TIMEOUT_S = 60.0
+SLOW_MS = 100.0           # heartbeats slower than this are counted per second of the window
 LAG_TICK_S = 0.01         # the event loop's lag: how late a 10 ms sleep wakes
 HEARTBEAT = (b'{"status":"IDLE","modules":[],"telemetry":{"battery":%.2f,"temperature":%.2f,'
              b'"cpu":%.1f,"position":{"x":%.1f,"y":%.1f,"z":0.0}}}')
@@ -58,8 +59,12 @@ class Probe:
     received: dict[str, float] = field(default_factory=dict)  # command id -> time polled
     post_errors: int = 0
     lag_ms: list[float] = field(default_factory=list)
+    slow: dict[int, int] = field(default_factory=dict)  # second of the window -> beats >100 ms
+    began: float = 0.0
 
     def reset(self) -> None:
+        self.began = time.monotonic()
+        self.slow.clear()
         self.heartbeats_ms.clear()
         self.heartbeat_errors = self.engine_errors = self.post_errors = 0
         self.sent.clear()
@@ -132,7 +137,11 @@ class Robot:
                 probe.heartbeat_errors += 1
             else:
                 if status == 200 and b'"connection":"online"' in answer:
-                    probe.heartbeats_ms.append((time.perf_counter() - began) * 1000.0)
+                    took = (time.perf_counter() - began) * 1000.0
+                    probe.heartbeats_ms.append(took)
+                    if took > SLOW_MS:
+                        second = int(time.monotonic() - probe.began)
+                        probe.slow[second] = probe.slow.get(second, 0) + 1
                 else:
                     probe.heartbeat_errors += 1
             due += 1.0
@@ -245,6 +254,7 @@ async def _step(url, uplink_key, robots, probe, window_s, queue, rng) -> dict:
             "heartbeats_ms": heartbeats, "probes": len(probe.sent),
             "probe_post_errors": probe.post_errors, "probes_lost": lost,
             "delivery_ms": latencies, "load_cpu_s": round(cpu_s, 2),
+            "slow_seconds": sorted(probe.slow.items(), key=lambda kv: -kv[1])[:8],
             "load_lag_ms": {"p99": round(lags[int(len(lags) * 0.99)], 1) if lags else None,
                             "max": round(lags[-1], 1) if lags else None}}
 

@@ -152,6 +152,7 @@ class Robot:
 
     async def commands(self, probe: Probe, stop: asyncio.Event) -> None:
         """The long poll; each command it brings acknowledged and reported EXECUTED."""
+        await asyncio.sleep(self.rng.uniform(0, 1.0))  # robot-client's start, spread over 1 s
         while not stop.is_set():
             try:
                 status, answer = await self.polls.call(self.poll, POLL_WAIT_S + CALL_TIMEOUT_S)

@@ -1,6 +1,6 @@
 """Storing a large batch works whichever way psycopg2 waits: with a wait callback installed
 (psycogreen does so under robot-server's gevent worker) psycopg2 refuses COPY, so the store
-falls back to multi-row INSERTs there."""
+falls back to one INSERT of arrays (unnest) there."""
 
 from __future__ import annotations
 

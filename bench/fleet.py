@@ -20,14 +20,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
+import subprocess
+import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import insert
 
 from mission_control.passwords import hash_password
 from mission_control.registry_models import Robot
+from mission_control.robot_models import RobotSession
 from mission_control.timeutil import utcnow
+from robot_server.sessions import token_hash
 from tests.e2e.harness import start_system
 
 from bench import fleet_load
@@ -44,17 +50,33 @@ def add_arguments(parser) -> None:
                        help="robots per step, ascending (default 500,1000,2000)")
     group.add_argument("--fleet-seconds", type=float, default=60.0,
                        help="measured window per step (default 60)")
+    group.add_argument("--fleet-profile", type=Path, metavar="DIR",
+                       help="record robot-server's processes and the load generator with py-spy "
+                            "(pip install py-spy) during each step's window, as collapsed stacks "
+                            "in DIR (robot-server-N.txt, load-N.txt)")
+    group.add_argument("--fleet-fast-sessions", action="store_true",
+                       help="for iterating only: write the robots' sessions to the database "
+                            "instead of opening them (no password checked, so the sessions' "
+                            "phase, a few minutes of argon2id, is skipped); reported figures "
+                            "use the real opening")
 
 
-def _add_robots(db, count: int) -> list[str]:
+def _add_robots(db, count: int, with_sessions: bool) -> tuple[list[str], list[str] | None]:
+    """The robots' ids; with ``with_sessions``, an open session each and its token."""
     stored = hash_password(PASSWORD)
     now = utcnow()
     rows = [{"id": uuid.uuid4(), "name": f"bench-robot-{i:05d}", "owner": "bench",
              "owner_email": "bench@example.com", "status": "IDLE", "password_hash": stored,
              "created_at": now, "updated_at": now} for i in range(count)]
+    tokens = [secrets.token_urlsafe(32) for _ in rows] if with_sessions else None
     with db.engine.begin() as connection:
         connection.execute(insert(Robot.__table__), rows)
-    return [str(row["id"]) for row in rows]
+        if tokens is not None:
+            connection.execute(insert(RobotSession.__table__), [
+                {"robot_id": row["id"], "token_hash": token_hash(token), "created_at": now,
+                 "expires_at": now + timedelta(seconds=SESSION_TTL_S)}
+                for row, token in zip(rows, tokens)])
+    return [str(row["id"]) for row in rows], tokens
 
 
 def _rss_mb(system, key: str) -> float:
@@ -76,6 +98,17 @@ def _rss_mb(system, key: str) -> float:
     return round(total_kb / 1024, 1)
 
 
+def _profile(directory: Path, robots: int, seconds: float,
+             pids: dict[str, int]) -> list[subprocess.Popen]:
+    """py-spy recording each of ``pids`` (and its children) for a window."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+        "--subprocesses", "--nonblocking", "--rate", "100", "--duration", str(int(seconds)),
+        "--format", "raw", "-o", str(directory / f"{name}-{robots}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
+
+
 def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
     heartbeats = summary(step.pop("heartbeats_ms"))
     delivery = summary(step.pop("delivery_ms"))
@@ -90,19 +123,20 @@ def _summarise(step: dict, cpu: dict, rss_mb: float) -> dict:
 def phase_fleet(db, logs: Path, options, credentials) -> dict:
     steps = sorted({int(n) for n in options.fleet_steps.split(",") if n.strip()})
     say(f"fleet: {steps[-1]} robots into the registry (one argon2id hash)")
-    robot_ids = _add_robots(db, steps[-1])
+    robot_ids, tokens = _add_robots(db, steps[-1], options.fleet_fast_sessions)
     system = start_system(db.url, logs, services=("robot-server",), credentials=credentials,
                           heartbeat_interval_s="1", robot_session_ttl_s=str(SESSION_TTL_S))
     results: dict[str, dict] = {}
     sessions: dict = {}
+    profilers: list[subprocess.Popen] = []
     try:
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         meter = CpuMeter(system, db.name)
         meter.start()  # the sessions' phase
         load = context.Process(target=fleet_load.run, daemon=True, args=(
-            queue, system.robot_server_url, credentials.uplink_key, robot_ids, PASSWORD, steps,
-            options.fleet_seconds))
+            queue, system.robot_server_url, credentials.uplink_key, robot_ids, tokens, PASSWORD,
+            steps, options.fleet_seconds))
         load.start()
         timeout = 900 + options.fleet_seconds * 2
         while True:
@@ -113,14 +147,24 @@ def phase_fleet(db, logs: Path, options, credentials) -> dict:
                     f"({value['per_s']:g}/s, {value['refused_busy']} answers 429 busy)")
             elif kind == "window":
                 say(f"fleet: {value} robots running; measuring {options.fleet_seconds:g} s")
+                if options.fleet_profile is not None:
+                    profilers = _profile(options.fleet_profile, value, options.fleet_seconds, {
+                        "robot-server": system.processes["robot-server"].pid, "load": load.pid})
                 meter.start()
             elif kind == "step":
                 cpu = meter.stop({"load generator": value["load_cpu_s"]})
+                for profiler in profilers:
+                    profiler.wait(timeout=60)
+                profilers = []
                 result = _summarise(value, cpu, _rss_mb(system, "robot-server"))
                 results[str(result["robots"])] = result
                 say(f"fleet: {result['robots']} robots: {result['heartbeats_per_s']} heartbeats/s, "
                     f"p99 {fmt(result['heartbeat_ms']['p99'], ' ms')}, {result['errors']} errors, "
-                    f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}")
+                    f"delivery p99 {fmt(result['delivery_ms']['p99'], ' ms')}; cores "
+                    f"{ {k: v for k, v in cpu['cores_busy'].items() if v >= 0.01} }; "
+                    f"load generator's loop lag p99 {result['load_lag_ms']['p99']} ms; "
+                    f"seconds of the window with most heartbeats over 100 ms (second, count): "
+                    f"{result['slow_seconds']}")
             elif kind == "failed":
                 raise RuntimeError(f"fleet load generator: {value}")
             else:

@@ -1,105 +1,212 @@
-"""The fleet bench's load generator: N robots in one process, driven by robot-client's own
-engine (asyncio, aiohttp), with their heartbeats timed and their commands' arrival noted.
+"""The fleet bench's load generator: N robots in one process, each a heartbeat a second on a
+keep-alive connection of its own and a pending long poll on another, with every heartbeat's
+round trip timed and every command's arrival noted.
 
-Run by bench/fleet.py in a process of its own (``run``). First every robot of the largest step
-opens its session, all at once (a reconnect storm: robot-server checks a few passwords at a
-time and answers the rest 429 + Retry-After; the clients wait and retry), with no heartbeat
-running yet: that is timed, and how many 429 "busy" answers it took is read from robot-server's
-/metrics. The sessions outlive the whole run (bench/fleet.py sets ROBOT_SESSION_TTL_S). Then for each step it starts the robots that step adds (their sessions
-open already; the robots already running keep beating), lets them settle, then measures a
-window: every heartbeat's round trip, errors, and the delivery of PING commands posted to
-robot-server's uplink for connected robots (POST /commands -> the robot's long poll returning
-it). It reports to the parent through ``queue``: ("sessions", result) when the sessions are
-open, ("window", n) when a window starts, ("step", result) when it ends, ("done", None) at the
-end.
+Run by bench/fleet.py in a process of its own (``run``). It shares the machine's 2 cores with
+robot-server and PostgreSQL, so every millisecond it spends per request is taken from them:
+robot-client's engine (aiohttp, a simulated robot each) cost 0.4 ms of CPU per heartbeat,
+0.41 cores at 1,000 robots. So the robots here speak HTTP/1.1 themselves (bench/keepalive.py, an asyncio
+protocol): each request's bytes are built once (a heartbeat's body is a format with new
+telemetry values each time), and each answer is parsed for its status line, Content-Length
+and body, its status checked (a heartbeat 200 saying "online", a poll 200 with its commands,
+an acknowledgement and a result 200). What robot-server sees is what robot-client sends: the
+same routes, headers and bodies, a session per robot.
+
+Sessions: either every robot of the largest step opens its own, all at once and before any
+heartbeat (a reconnect storm: robot-server checks a few passwords at a time and answers the
+rest 429 + Retry-After; the robots wait and retry), timed; or (``tokens`` given, bench/fleet.py's
+``--fleet-fast-sessions``) they were written to the database with known tokens. Then for each
+step it starts the robots that step adds, lets them settle, then measures a window: every
+heartbeat's round trip, errors, and the delivery of PING commands posted to robot-server's
+uplink for running robots (POST /commands -> the robot's long poll bringing it; the robot then
+acknowledges and reports it, as robot-client does). Its own event loop's lag is sampled too,
+so a late answer can be told from a busy load generator. It reports to the parent through
+``queue``: ("sessions", result), ("window", n), ("step", result), ("done", None).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
+from bench.keepalive import Closed, Connection
 
-from mission_control.settings import Settings
-from robot_client.engine import RobotEngine, Stats
-
-# Every robot of a step asks for its session at once (a reconnect storm): robot-server bounds
-# its password checks and answers 429 + Retry-After beyond them; the clients wait and retry.
-OPENING_AT_ONCE = 100_000
-SETTLE_S = 5.0            # after the last session opened, before the window
+SETTLE_S = 5.0            # after a step's robots started, before its window
 PROBES_PER_S = 10.0       # delivery probes (PING commands) per second
 PROBE_LOST_S = 10.0       # a probe not delivered within this counts as lost
 SESSIONS_TIMEOUT_S = 900.0
+CALL_TIMEOUT_S = 10.0     # robot-client's (robot_client.server)
+POLL_WAIT_S = 20          # robot-client's long poll
+SESSION_TIMEOUT_S = 60.0
+SLOW_MS = 100.0           # heartbeats slower than this are counted per second of the window
+LAG_TICK_S = 0.01         # the event loop's lag: how late a 10 ms sleep wakes
+HEARTBEAT = (b'{"status":"IDLE","modules":[],"telemetry":{"battery":%.2f,"temperature":%.2f,'
+             b'"cpu":%.1f,"position":{"x":%.1f,"y":%.1f,"z":0.0}}}')
+RESULT = b'{"status":"EXECUTED","detail":null,"module_status":null}'
 
 
 @dataclass
 class Probe:
     heartbeats_ms: list[float] = field(default_factory=list)
     heartbeat_errors: int = 0
+    engine_errors: int = 0     # polls, acknowledgements and results that failed
     sent: dict[str, float] = field(default_factory=dict)      # command id -> time posted
     received: dict[str, float] = field(default_factory=dict)  # command id -> time polled
     post_errors: int = 0
+    lag_ms: list[float] = field(default_factory=list)
+    slow: dict[int, int] = field(default_factory=dict)  # second of the window -> beats >100 ms
+    began: float = 0.0
 
     def reset(self) -> None:
+        self.began = time.monotonic()
+        self.slow.clear()
         self.heartbeats_ms.clear()
-        self.heartbeat_errors = 0
+        self.heartbeat_errors = self.engine_errors = self.post_errors = 0
         self.sent.clear()
         self.received.clear()
-        self.post_errors = 0
+        self.lag_ms.clear()
 
 
-def _instrument(engine: RobotEngine, probe: Probe) -> None:
-    """Time the engine's heartbeats and note when its long poll brings each command."""
-    server = engine.server
-    heartbeat, poll = server.heartbeat, server.poll_commands
+class Robot:
+    """One simulated robot: its requests' bytes, its two connections, its two loops."""
 
-    async def timed_heartbeat(body: dict[str, Any]) -> dict[str, Any]:
-        began = time.perf_counter()
-        try:
-            answer = await heartbeat(body)
-        except Exception:
-            probe.heartbeat_errors += 1
-            raise
-        probe.heartbeats_ms.append((time.perf_counter() - began) * 1000.0)
-        return answer
+    def __init__(self, robot_id: str, host: str, port: int, rng: random.Random) -> None:
+        self.robot_id, self.host, self.port, self.rng = robot_id, host, port, rng
+        self.token: str | None = None
+        self.beats = Connection(host, port)
+        self.polls = Connection(host, port)
+        self.battery, self.temperature = 100.0, 25.0
+        self.x, self.y = round(rng.uniform(0.0, 10.0), 1), round(rng.uniform(-3.0, 5.0), 1)
 
-    async def noted_poll(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        commands = await poll(*args, **kwargs)
-        now = time.time()
-        for command in commands:
-            probe.received.setdefault(command["id"], now)
-        return commands
+    def _request(self, head: str, body: bytes | None = None) -> bytes:
+        lines = f"{head} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if self.token is not None:
+            lines += f"Authorization: Bearer {self.token}\r\n"
+        if body is None:
+            return (lines + "\r\n").encode()
+        return (lines + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
 
-    server.heartbeat, server.poll_commands = timed_heartbeat, noted_poll
+    def ready(self, token: str) -> None:
+        self.token = token
+        base = f"/robots/{self.robot_id}"
+        self.heartbeat_head = self._request(f"POST {base}/heartbeat", b"")[:-len(b"0\r\n\r\n")]
+        self.poll = self._request(f"GET {base}/commands?wait={POLL_WAIT_S}")
+        self.base = base
 
-
-async def _post_probes(http: aiohttp.ClientSession, url: str, uplink_key: str,
-                       engines: list[RobotEngine], probe: Probe, stop: asyncio.Event,
-                       rng: random.Random) -> None:
-    headers = {"Authorization": f"Bearer {uplink_key}"}
-    while not stop.is_set():
-        ready = [e for e in engines if e.server.token is not None]
-        if ready:
-            engine = rng.choice(ready)
-            command_id = str(uuid.uuid4())
-            probe.sent[command_id] = time.time()
+    async def open_session(self, password: str, refused: list[int]) -> None:
+        """Until opened: 429/503 answers wait their Retry-After (and a random share of it)."""
+        body = json.dumps({"password": password}).encode()
+        request = self._request(f"POST /robots/{self.robot_id}/session", body)
+        while True:
             try:
-                async with http.post(f"{url}/commands", headers=headers, json={
-                        "id": command_id, "command_name": "PING", "target": engine.robot_id},
-                        timeout=aiohttp.ClientTimeout(total=10)) as response:
-                    if response.status != 202:
-                        probe.post_errors += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+                status, answer = await self.beats.call(request, SESSION_TIMEOUT_S)
+            except (OSError, Closed, TimeoutError):
+                self.beats.close()
+                refused[1] += 1
+                await asyncio.sleep(1.0 + self.rng.random())
+                continue
+            if status == 201:
+                self.ready(json.loads(answer)["token"])
+                return
+            if status not in (429, 503):
+                raise RuntimeError(f"robot {self.robot_id}: session answered {status} {answer!r}")
+            refused[0] += 1
+            await asyncio.sleep(1.0 + self.rng.uniform(0, 1.0))  # Retry-After: 1
+
+    async def heartbeats(self, probe: Probe, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(self.rng.uniform(0, 1.0))  # spread over the second
+        due = loop.time()
+        while not stop.is_set():
+            self.battery = max(0.0, self.battery - self.rng.uniform(0.0, 0.05))
+            self.temperature = min(80.0, max(-20.0, self.temperature + self.rng.uniform(-.5, .5)))
+            body = HEARTBEAT % (self.battery, self.temperature, self.rng.uniform(2.0, 20.0),
+                                self.x, self.y)
+            began = time.perf_counter()
+            try:
+                status, answer = await self.beats.call(
+                    self.heartbeat_head + b"%d\r\n\r\n%s" % (len(body), body), CALL_TIMEOUT_S)
+            except (OSError, Closed, TimeoutError):
+                self.beats.close()
+                probe.heartbeat_errors += 1
+            else:
+                if status == 200 and b'"connection":"online"' in answer:
+                    took = (time.perf_counter() - began) * 1000.0
+                    probe.heartbeats_ms.append(took)
+                    if took > SLOW_MS:
+                        second = int(time.monotonic() - probe.began)
+                        probe.slow[second] = probe.slow.get(second, 0) + 1
+                else:
+                    probe.heartbeat_errors += 1
+            due += 1.0
+            wait = due - loop.time()
+            if wait < 0:  # late (a slow answer): the next one a second after this one
+                due, wait = loop.time(), 0.0
+            await asyncio.sleep(wait)
+
+    async def commands(self, probe: Probe, stop: asyncio.Event) -> None:
+        """The long poll; each command it brings acknowledged and reported EXECUTED."""
+        await asyncio.sleep(self.rng.uniform(0, 1.0))  # robot-client's start, spread over 1 s
+        while not stop.is_set():
+            try:
+                status, answer = await self.polls.call(self.poll, POLL_WAIT_S + CALL_TIMEOUT_S)
+                if status != 200:
+                    raise Closed(f"poll answered {status}")
+                commands = json.loads(answer)["commands"]
+                now = time.time()
+                for command in commands:
+                    probe.received.setdefault(command["id"], now)
+                for command in commands:
+                    path = f"{self.base}/commands/{command['id']}"
+                    for request in (self._request(f"POST {path}/ack", b""),
+                                    self._request(f"POST {path}/result", RESULT)):
+                        status, answer = await self.polls.call(request, CALL_TIMEOUT_S)
+                        if status != 200:
+                            raise Closed(f"{request[:60]!r} answered {status} {answer[:200]!r}")
+            except (OSError, Closed, TimeoutError, ValueError, KeyError):
+                self.polls.close()
+                probe.engine_errors += 1
+                await asyncio.sleep(1.0)
+
+
+async def _post_probes(url: str, uplink_key: str, robots: list[Robot], probe: Probe,
+                       stop: asyncio.Event, rng: random.Random) -> None:
+    """A PING to a random running robot through the uplink, PROBES_PER_S a second."""
+    parts = urlsplit(url)
+    uplink = Connection(parts.hostname, parts.port)
+    head = (f"POST /commands HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer "
+            f"{uplink_key}\r\nContent-Type: application/json\r\nContent-Length: ")
+    while not stop.is_set():
+        command_id = str(uuid.uuid4())
+        body = json.dumps({"id": command_id, "command_name": "PING",
+                           "target": rng.choice(robots).robot_id}).encode()
+        probe.sent[command_id] = time.time()
+        try:
+            status, _ = await uplink.call(f"{head}{len(body)}\r\n\r\n".encode() + body, 10.0)
+            if status != 202:
                 probe.post_errors += 1
+        except (OSError, Closed, TimeoutError):
+            uplink.close()
+            probe.post_errors += 1
         try:
             await asyncio.wait_for(stop.wait(), 1.0 / PROBES_PER_S)
         except asyncio.TimeoutError:
             pass
+    uplink.close()
+
+
+async def _sample_lag(probe: Probe, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        began = loop.time()
+        await asyncio.sleep(LAG_TICK_S)
+        probe.lag_ms.append((loop.time() - began - LAG_TICK_S) * 1000.0)
 
 
 def _delivery(probe: Probe) -> tuple[list[float], int]:
@@ -108,93 +215,87 @@ def _delivery(probe: Probe) -> tuple[list[float], int]:
     return latencies, len(probe.sent) - len(latencies)
 
 
-async def _refused_busy(http: aiohttp.ClientSession, url: str) -> float:
-    """robot-server's count of sessions refused 429 "busy" (all workers), from /metrics."""
-    async with http.get(f"{url}/metrics") as response:
-        text = await response.text()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("mc_robot_sessions_refused_total") and 'reason="busy"' in line)
-
-
-async def _open_sessions(http, url: str, engines: list[RobotEngine], stop: asyncio.Event,
-                         stats: Stats) -> dict:
+async def _open_sessions(robots: list[Robot], password: str) -> dict:
     """Every robot asks for its session at once, before any heartbeat; timed."""
-    busy_before = await _refused_busy(http, url)
+    refused = [0, 0]  # 429/503 answers, failed calls
     began = time.monotonic()
-    opening = asyncio.gather(*(engine.open_session(stop) for engine in engines))
     try:
-        opened = await asyncio.wait_for(opening, SESSIONS_TIMEOUT_S)
+        await asyncio.wait_for(asyncio.gather(*(r.open_session(password, refused)
+                                                for r in robots)), SESSIONS_TIMEOUT_S)
     except asyncio.TimeoutError:
-        raise TimeoutError(f"{stats.sessions} of {len(engines)} sessions open after "
+        opened = sum(r.token is not None for r in robots)
+        raise TimeoutError(f"{opened} of {len(robots)} sessions open after "
                            f"{SESSIONS_TIMEOUT_S:.0f} s") from None
     seconds = time.monotonic() - began
-    return {"robots": len(engines), "opened": sum(opened), "seconds": round(seconds, 1),
-            "per_s": round(sum(opened) / max(seconds, 0.1), 1),
-            "refused_busy": int(await _refused_busy(http, url) - busy_before),
-            "errors": stats.errors}
+    return {"robots": len(robots), "opened": len(robots), "seconds": round(seconds, 1),
+            "per_s": round(len(robots) / max(seconds, 0.1), 1), "refused_busy": refused[0],
+            "errors": refused[1]}
 
 
-async def _step(http, url, uplink_key, engines, probe, stats, window_s, queue, rng) -> dict:
+async def _step(url, uplink_key, robots, probe, window_s, queue, rng) -> dict:
     await asyncio.sleep(SETTLE_S)  # the added robots' first beats, spread over a second
-    queue.put(("window", len(engines)))
+    queue.put(("window", len(robots)))
     probe.reset()
-    errors_before, cpu_before, began = stats.errors, time.process_time(), time.monotonic()
+    cpu_before, began = time.process_time(), time.monotonic()
     stop = asyncio.Event()
-    poster = asyncio.create_task(_post_probes(http, url, uplink_key, engines, probe, stop, rng))
+    poster = asyncio.create_task(_post_probes(url, uplink_key, robots, probe, stop, rng))
+    lag = asyncio.create_task(_sample_lag(probe, stop))
     await asyncio.sleep(window_s)
     stop.set()
-    await poster
+    await asyncio.gather(poster, lag)
     elapsed = time.monotonic() - began
     cpu_s = time.process_time() - cpu_before
     heartbeats = list(probe.heartbeats_ms)
+    errors = (probe.heartbeat_errors, probe.engine_errors)
+    lags = sorted(probe.lag_ms)
     await asyncio.sleep(min(PROBE_LOST_S, 3.0))  # the last probes' deliveries
     latencies, lost = _delivery(probe)
-    return {"robots": len(engines), "window_s": round(elapsed, 1), "heartbeats": len(heartbeats),
-            "heartbeat_errors": probe.heartbeat_errors,
-            "engine_errors": stats.errors - errors_before, "heartbeats_ms": heartbeats,
-            "probes": len(probe.sent), "probe_post_errors": probe.post_errors,
-            "probes_lost": lost, "delivery_ms": latencies, "load_cpu_s": round(cpu_s, 2)}
+    return {"robots": len(robots), "window_s": round(elapsed, 1), "heartbeats": len(heartbeats),
+            "heartbeat_errors": errors[0], "engine_errors": errors[1],
+            "heartbeats_ms": heartbeats, "probes": len(probe.sent),
+            "probe_post_errors": probe.post_errors, "probes_lost": lost,
+            "delivery_ms": latencies, "load_cpu_s": round(cpu_s, 2),
+            "slow_seconds": sorted(probe.slow.items(), key=lambda kv: -kv[1])[:8],
+            "load_lag_ms": {"p99": round(lags[int(len(lags) * 0.99)], 1) if lags else None,
+                            "max": round(lags[-1], 1) if lags else None}}
 
 
-async def _run(url: str, uplink_key: str, robot_ids: list[str], password: str,
-               steps: list[int], window_s: float, queue) -> None:
-    settings = Settings(robot_server_url=url, heartbeat_interval_s=1.0, max_stage_delay_s=0.0,
-                        execution_failure_rate=0.0)
+async def _run(url: str, uplink_key: str, robot_ids: list[str], tokens: list[str] | None,
+               password: str, steps: list[int], window_s: float, queue) -> None:
+    parts = urlsplit(url)
     rng = random.Random(7)
-    stats, probe, stop = Stats(), Probe(), asyncio.Event()
-    opening = asyncio.Semaphore(OPENING_AT_ONCE)
-    engines: list[RobotEngine] = []
+    robots = [Robot(robot_id, parts.hostname, parts.port, random.Random(rng.random()))
+              for robot_id in robot_ids[:steps[-1]]]
+    if tokens is None:
+        queue.put(("sessions", await _open_sessions(robots, password)))
+    else:
+        for robot, token in zip(robots, tokens):
+            robot.ready(token)
+    probe, stop = Probe(), asyncio.Event()
     tasks: list[asyncio.Task] = []
-
-    async def start(engine: RobotEngine) -> None:
-        await asyncio.sleep(rng.uniform(0, settings.heartbeat_interval_s))  # spread the beats
-        await engine.run(stop)
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        for robot_id in robot_ids[:steps[-1]]:
-            engine = RobotEngine(robot_id, password, http, settings, stats=stats,
-                                 rng=random.Random(rng.random()), opening=opening)
-            _instrument(engine, probe)
-            engines.append(engine)
-        queue.put(("sessions", await _open_sessions(http, url, engines, stop, stats)))
-        running = 0
-        for count in steps:
-            for engine in engines[running:count]:
-                tasks.append(asyncio.create_task(start(engine)))
-            running = count
-            queue.put(("step", await _step(http, url, uplink_key, engines[:count], probe,
-                                           stats, window_s, queue, rng)))
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    running = 0
+    for count in steps:
+        for robot in robots[running:count]:
+            tasks += [asyncio.create_task(robot.heartbeats(probe, stop)),
+                      asyncio.create_task(robot.commands(probe, stop))]
+        running = count
+        queue.put(("step", await _step(url, uplink_key, robots[:count], probe, window_s,
+                                       queue, rng)))
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for robot in robots:
+        robot.beats.close()
+        robot.polls.close()
 
 
-def run(queue, url: str, uplink_key: str, robot_ids: list[str], password: str,
-        steps: list[int], window_s: float) -> None:
-    """The load process's entry point (multiprocessing, spawn)."""
-    import logging
-    logging.basicConfig(level=logging.ERROR)
+def run(queue, url: str, uplink_key: str, robot_ids: list[str], tokens: list[str] | None,
+        password: str, steps: list[int], window_s: float) -> None:
+    """The load process's entry point (multiprocessing, spawn). ``tokens``: the robots'
+    sessions, opened already (else each robot opens its own, with ``password``)."""
     try:
-        asyncio.run(_run(url, uplink_key, robot_ids, password, steps, window_s, queue))
+        asyncio.run(_run(url, uplink_key, robot_ids, tokens, password, steps, window_s, queue))
         queue.put(("done", None))
     except BaseException as error:  # the parent reports it
         queue.put(("failed", f"{type(error).__name__}: {error}"))

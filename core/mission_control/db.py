@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterable, Iterator, Literal
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +75,18 @@ def database_address(url: str) -> str:
 
 def is_postgresql(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "postgresql"
+
+
+def array_literal(values: Iterable[object]) -> str:
+    """A PostgreSQL array's text form (``{"a","b",NULL}``), bound as one parameter and cast
+    (``CAST(:p AS text[])``): writes of thousands of rows pass each column as one array. A
+    Python list bound instead is adapted by psycopg2 element by element, about four times
+    the CPU. Every element is quoted (a backslash or double quote escaped), None is NULL;
+    numbers, datetimes and UUIDs are written as str() gives them."""
+    return "{" + ",".join(
+        "NULL" if value is None else
+        '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for value in values) + "}"
 
 
 Violation = Literal["unique", "foreign_key", "other"]

@@ -36,14 +36,26 @@ def _field(point: Any, name: str) -> Any:
 
 
 def _samples(points: Iterable[Any], now: datetime) -> dict[Key, list[tuple[datetime, float]]]:
+    # Called on every stored batch (robot-server: every heartbeat flush, thousands of points
+    # a second), so dicts, the common case, are read directly.
     by_key: dict[Key, list[tuple[datetime, float]]] = defaultdict(list)
     for point in points:
-        at = _field(point, "time")
-        by_key[(str(_field(point, "source")), str(_field(point, "parameter")))].append(
-            (at if isinstance(at, datetime) else now, float(_field(point, "value"))))
+        if type(point) is dict:
+            source, parameter, at, value = (point.get("source"), point.get("parameter"),
+                                            point.get("time"), point.get("value"))
+        else:
+            source, parameter, at, value = (_field(point, "source"), _field(point, "parameter"),
+                                            _field(point, "time"), _field(point, "value"))
+        by_key[(str(source), str(parameter))].append(
+            (at if isinstance(at, datetime) else now, float(value)))
     for samples in by_key.values():
-        samples.sort(key=lambda sample: sample[0])
+        if len(samples) > 1:
+            samples.sort(key=_time_of)
     return by_key
+
+
+def _time_of(sample: tuple[datetime, float]) -> datetime:
+    return sample[0]
 
 
 def _counts(session: Session, keys: list[Key]) -> dict[Key, tuple[int, int]]:

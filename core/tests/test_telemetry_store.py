@@ -1,6 +1,6 @@
 """Storing a large batch works whichever way psycopg2 waits: with a wait callback installed
 (psycogreen does so under robot-server's gevent worker) psycopg2 refuses COPY, so the store
-falls back to multi-row INSERTs there."""
+falls back to one INSERT of arrays (unnest) there."""
 
 from __future__ import annotations
 
@@ -42,3 +42,18 @@ def test_a_batch_above_the_copy_size_is_stored_with_and_without_a_wait_callback(
         psycopg2.extensions.set_wait_callback(None)
         database.engine.dispose()
     assert _stored(database, "plain") == _stored(database, "waited") == count
+
+
+def test_a_small_batch_keeps_text_with_quotes_commas_and_backslashes(database):
+    """PostgreSQL passes a small batch as arrays (db.array_literal): text that means
+    something inside an array literal is stored as it was sent."""
+    start = utcnow() - timedelta(minutes=5)
+    odd = ['a"b', "c,d", "e\\f", "{g}", "NULL", " h "]
+    rows = [{"source": "robot-odd", "parameter": f"p{i}", "value": 1.5, "unit": unit,
+             "time": start} for i, unit in enumerate([*odd, None])]
+    with database.transaction() as session:
+        telemetry.store(session, rows)
+    with database.transaction() as session:
+        stored = dict(session.execute(select(TelemetryPoint.parameter, TelemetryPoint.unit)
+                                      .where(TelemetryPoint.source == "robot-odd")).all())
+    assert stored == {f"p{i}": unit for i, unit in enumerate([*odd, None])}

@@ -5,6 +5,7 @@ the robot's session token, checked against the path's robot as heartbeats are.""
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 
@@ -20,6 +21,11 @@ from .schemas import AckOut, PollOut, PollQuery, ProgressOut, ProgressRequest, R
 from .wakeup import RECHECK_S, Listener, Waiters
 
 bp = Blueprint("robot_commands", __name__)
+# An empty long poll ends between this fraction of its wait and the whole of it, at random: a
+# fleet started together (or reconnected together after a restart) would otherwise renew its
+# polls in the same second every ``wait`` seconds, a burst of requests that held up heartbeats
+# (bench/README.md, the fleet phase). Spread out, the renewals drift apart over the cycles.
+EMPTY_END_FRACTION = 0.8
 
 
 def _authenticated(robot_id: str) -> uuid.UUID:
@@ -56,11 +62,13 @@ def _recheck_s() -> float | None:
 
 @bp.get("/robots/<robot_id>/commands")
 def poll_commands(robot_id: str):
-    """The robot's pending commands; waits up to ``wait`` seconds for one when none is."""
+    """The robot's pending commands; waits up to ``wait`` seconds for one when none is (an
+    empty answer comes at a random point of the last fifth of the wait: see
+    EMPTY_END_FRACTION)."""
     parsed = _authenticated(robot_id)
     access.routine()
     wait_s = parse_query(PollQuery).wait
-    deadline = time.monotonic() + wait_s
+    deadline = time.monotonic() + wait_s * random.uniform(EMPTY_END_FRACTION, 1.0)
     waiters: Waiters = current_app.extensions["waiters"]
     with waiters.waiting(str(parsed)) as woken:
         look_first = True

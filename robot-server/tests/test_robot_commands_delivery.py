@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from datetime import timedelta
 
@@ -155,6 +156,25 @@ def test_the_wait_must_be_0_to_30_seconds(client, robot):
     for bad in ("31", "-1", "abc", "nan", "inf", "1&wait=2", "1&other=2"):
         assert_error(poll(client, robot_id, token, bad), 422, "validation_error")
     assert poll(client, robot_id, token, "0.2").get_json() == {"commands": []}
+
+
+def test_an_empty_poll_ends_at_a_random_point_of_the_last_fifth_of_its_wait(
+        client, robot, monkeypatch):
+    """Renewals of a fleet's polls spread out: an empty poll of wait W ends between 0.8 W and
+    W, drawn at random each time (here: forced to each end of that range)."""
+    from robot_server import commands_api
+
+    robot_id = robot[0]
+    token = token_of(client, robot_id)
+    drawn = []
+    for fraction in (0.8, 1.0):
+        monkeypatch.setattr(commands_api.random, "uniform",
+                            lambda low, high, f=fraction: drawn.append((low, high)) or f)
+        started = time.monotonic()
+        assert poll(client, robot_id, token, "1").get_json() == {"commands": []}
+        took = time.monotonic() - started
+        assert fraction - 0.05 <= took < fraction + 0.5, (fraction, took)
+    assert drawn == [(0.8, 1.0), (0.8, 1.0)]
 
 
 def test_an_expired_command_fails_and_is_never_delivered(client, make_app, robot, database):

@@ -3,6 +3,8 @@ each invalid answer asked again with registry-api's reason, passwords never echo
 
 from __future__ import annotations
 
+import time
+
 import pexpect
 import requests
 
@@ -166,6 +168,13 @@ def test_the_module_cli_ends_on_ctrl_c_without_a_traceback(services):
     module = create_module(services, robot["id"])
     child = spawn(services, "module", module["id"], mission_token=services.token("viewer"))
     child.expect_exact("Enter new status (RUNNING, IDLE, FAILED):")
+    # As a person would, press Ctrl-C once the prompt waits for input. CPython's input()
+    # writes the prompt and then starts its read(2): a SIGINT landing between the two (a
+    # window of microseconds, wide on a loaded machine) only raises KeyboardInterrupt once the
+    # read returns, i.e. at the next key; a test that sends it the instant the prompt shows
+    # can hang there (it did once in CI).
+    time.sleep(0.5)
     child.sendintr()
+    child.expect(pexpect.EOF, timeout=20)
     assert child.wait() == 130
     assert_no_secret_shown(child)

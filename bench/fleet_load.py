@@ -7,8 +7,8 @@ robot-server and PostgreSQL, so every millisecond it spends per request is taken
 robot-client's engine (aiohttp, a simulated robot each) cost 0.4 ms of CPU per heartbeat,
 0.41 cores at 1,000 robots. So the robots here speak HTTP/1.1 themselves (bench/keepalive.py,
 an asyncio protocol; bench/fleet_robot.py, one Robot each): each request's bytes are built
-once (a heartbeat's body is a format with new telemetry values each time), and each answer is parsed for its status line, Content-Length
-and body, its status checked (a heartbeat 200 saying "online", a poll 200 with its commands,
+once (a heartbeat's body is a format with new telemetry values each time), and each answer
+is parsed for its status line, Content-Length and body, its status checked (a heartbeat 200 saying "online", a poll 200 with its commands,
 an acknowledgement and a result 200). What robot-server sees is what robot-client sends: the
 same routes, headers and bodies, a session per robot.
 

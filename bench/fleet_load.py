@@ -8,8 +8,8 @@ robot-client's engine (aiohttp, a simulated robot each) cost 0.4 ms of CPU per h
 0.41 cores at 1,000 robots. So the robots here speak HTTP/1.1 themselves (bench/keepalive.py,
 an asyncio protocol; bench/fleet_robot.py, one Robot each): each request's bytes are built
 once (a heartbeat's body is a format with new telemetry values each time), and each answer
-is parsed for its status line, Content-Length and body, its status checked (a heartbeat 200 saying "online", a poll 200 with its commands,
-an acknowledgement and a result 200). What robot-server sees is what robot-client sends: the
+is parsed for its status line, Content-Length and body, its status checked (a heartbeat 200
+saying "online", a poll 200 with its commands, an acknowledgement and a result 200). What robot-server sees is what robot-client sends: the
 same routes, headers and bodies, a session per robot.
 
 Sessions: either every robot of the largest step opens its own, all at once and before any

@@ -4,13 +4,13 @@ round trip timed and every command's arrival noted.
 
 Run by bench/fleet.py in a process of its own (``run``). It shares the machine's 2 cores with
 robot-server and PostgreSQL, so every millisecond it spends per request is taken from them:
-robot-client's engine (aiohttp, a simulated robot each) cost 0.4 ms of CPU per heartbeat,
-0.41 cores at 1,000 robots. So the robots here speak HTTP/1.1 themselves (bench/keepalive.py,
-an asyncio protocol; bench/fleet_robot.py, one Robot each): each request's bytes are built
-once (a heartbeat's body is a format with new telemetry values each time), and each answer
-is parsed for its status line, Content-Length and body, its status checked (a heartbeat 200
-saying "online", a poll 200 with its commands, an acknowledgement and a result 200). What robot-server sees is what robot-client sends: the
-same routes, headers and bodies, a session per robot.
+robot-client's engine (aiohttp, a simulated robot each) cost 0.4 ms of CPU per heartbeat, 0.41
+cores at 1,000 robots. So the robots here speak HTTP/1.1 themselves (bench/keepalive.py, an
+asyncio protocol; bench/fleet_robot.py, one Robot each): each request's bytes are built once (a
+heartbeat's body is a format with new telemetry values each time), and each answer is parsed
+for its status line, Content-Length and body, its status checked (a heartbeat 200 saying
+"online", a poll 200 with its commands, an acknowledgement and a result 200). What robot-server
+sees is what robot-client sends: the same routes, headers and bodies, a session per robot.
 
 Sessions: either every robot of the largest step opens its own, all at once and before any
 heartbeat (a reconnect storm: robot-server checks a few passwords at a time and answers the

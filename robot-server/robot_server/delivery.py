@@ -83,10 +83,7 @@ class RobotCommands:
         """RECEIVED and unexpired -> EXECUTING (executions 1), at most once;
         UnknownCommand or WrongState (already acknowledged, finished, expired) otherwise."""
         if not self._acknowledge((robot_id, command_id)):
-            now = utcnow()
-            with self.database.autocommit() as connection:
-                row = _current(connection, robot_id, command_id)
-            raise _wrong_state(row.state, row.detail, row.expires_at, now, RECEIVED)
+            raise self._refusal(robot_id, command_id, RECEIVED)
 
     def finish(self, robot_id: uuid.UUID, command_id: str, status: str, detail: str | None,
                module_status: str | None) -> CommandReport:
@@ -98,11 +95,16 @@ class RobotCommands:
                                          module_status)
         report = self._finish((robot_id, command_id, status, detail))
         if report is None:
-            now = utcnow()
-            with self.database.autocommit() as connection:
-                row = _current(connection, robot_id, command_id)
-            raise _wrong_state(row.state, row.detail, row.expires_at, now, EXECUTING)
+            raise self._refusal(robot_id, command_id, EXECUTING)
         return report
+
+    def _refusal(self, robot_id: uuid.UUID, command_id: str, expected: str) -> WrongState:
+        """Why a call that expected ``expected`` lost: the command's state now
+        (UnknownCommand raised for another robot's or no command)."""
+        now = utcnow()
+        with self.database.autocommit() as connection:
+            row = _current(connection, robot_id, command_id)
+        return _wrong_state(row.state, row.detail, row.expires_at, now, expected)
 
 
 def deliver_many(database: Database,
@@ -151,9 +153,10 @@ def acknowledge_many(database: Database, calls: list[tuple[uuid.UUID, str]]) -> 
     """Each (robot id, command id): whether it went RECEIVED and unexpired -> EXECUTING,
     all in one conditional UPDATE."""
     now = utcnow()
+    pairs = list(dict.fromkeys(calls))  # each (robot id, command id) once
     with database.autocommit() as connection:
         started = connection.execute(
-            update(TABLE).where(tuple_(TABLE.c.robot_id, TABLE.c.id).in_(list(dict.fromkeys(calls))),
+            update(TABLE).where(tuple_(TABLE.c.robot_id, TABLE.c.id).in_(pairs),
                                 QUEUED, TABLE.c.expires_at > now)
             .values(state=EXECUTING, executions=1, acknowledged_at=now)
             .returning(TABLE.c.robot_id, TABLE.c.id)).all()

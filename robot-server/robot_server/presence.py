@@ -108,8 +108,8 @@ def _write_each(session: Session, beats: list[Beat]) -> list[uuid.UUID]:
 
 # PostgreSQL: one statement per table for a whole flush, the rows as arrays (unnest; each array
 # one text parameter, db.array_literal), instead of one round trip per row (psycopg2's
-# executemany). The robots are locked first, in id order,
-# with what their online flag was: their modules and sessions are only written under them.
+# executemany). The robots are locked first, in id order, with what their online flag was:
+# their modules and sessions are only written under them.
 _OPEN_SESSIONS = text(f"SELECT id FROM {RobotSession.__tablename__} "
                       "WHERE id = ANY(CAST(:ids AS bigint[])) AND closed_at IS NULL")
 _LOCK_ROBOTS = text(f"SELECT id, online FROM {Robot.__tablename__} "

@@ -91,6 +91,10 @@ def _one_run(system, level_id: str, count: int, timeout_s: float) -> dict:
             "post_s": round(post_s, 3), "counts": roll_up["counts"]}
 
 
+def _p50_max(seconds: list[float]) -> dict:
+    return {"p50": round(summary(seconds)["p50"], 2), "max": round(max(seconds), 2)}
+
+
 def _stages_s(database: Database, batch_id: str) -> dict:
     """When the batch's commands reached each status, seconds after their creation: the
     median and the slowest (which stage holds a run back)."""
@@ -106,8 +110,7 @@ def _stages_s(database: Database, batch_id: str) -> dict:
     by_status: dict[str, list[float]] = {}
     for status, at, created in rows:
         by_status.setdefault(status, []).append((at - created).total_seconds())
-    stages = {status: {"p50": round(summary(v)["p50"], 2), "max": round(max(v), 2)}
-              for status, v in by_status.items()}
+    stages = {status: _p50_max(v) for status, v in by_status.items()}
     stages.update(_robot_stages_s(database, batch_id))
     return stages
 
@@ -133,8 +136,7 @@ def _robot_stages_s(database: Database, batch_id: str) -> dict:
         values = [(row[index] - row[0]).total_seconds() for row in rows
                   if row[index] is not None]
         if values:
-            stages[name] = {"p50": round(summary(values)["p50"], 2),
-                            "max": round(max(values), 2)}
+            stages[name] = _p50_max(values)
     return stages
 
 

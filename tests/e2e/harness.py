@@ -194,12 +194,7 @@ class System:
         self._own("stopping a process")
         process = self.processes.pop(key)
         os.killpg(process.pid, signal.SIGTERM)
-        try:
-            return process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-            raise
+        return _wait_or_kill(process, timeout)
 
     def stop_all(self, timeout: float = 15) -> None:
         """SIGTERM to every process group at once, then wait for each (SIGKILL past
@@ -214,13 +209,9 @@ class System:
         deadline = time.monotonic() + timeout
         for process in processes:
             try:
-                process.wait(max(0.1, deadline - time.monotonic()))
+                _wait_or_kill(process, max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(5)
+                pass
 
     def log(self, key: str) -> str:
         self._own("reading a log")
@@ -231,6 +222,20 @@ class System:
             return
         logs = "\n".join(f"--- {k}\n{self.log(k)[-3000:]}" for k in self.processes)
         raise TimeoutError(f"{url} did not become healthy in {timeout}s\n{logs}")
+
+
+def _wait_or_kill(process: subprocess.Popen, timeout: float) -> int:
+    """The process's exit status once it ended within ``timeout``; else its group is killed
+    (SIGKILL) and TimeoutExpired raised."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(5)
+        raise
 
 
 def migrate(env: dict[str, str], log_dir: Path) -> None:

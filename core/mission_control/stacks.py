@@ -29,7 +29,7 @@ from .models import Telecommand
 from .stack_models import (
     COMPLETED, FAILED, PENDING, RUNNING, SENT, SKIPPED, Stack, StackStep,
 )
-from .status import FINAL, Status
+from .status import CANCELLABLE, FINAL, Status
 from .timeutil import utcnow
 
 # The statuses at which a step counts as having reached what it waits for; a final status
@@ -97,7 +97,7 @@ def stop(session: Session, stack_id: uuid.UUID, status: str, reason: str, *,
     session.execute(update(StackStep.__table__)
                     .where(StackStep.stack_id == stack_id, StackStep.state == PENDING)
                     .values(state=SKIPPED))
-    for waiting in (Status.READY, Status.AWAITING_APPROVAL):  # neither transmitted yet
+    for waiting in CANCELLABLE:  # not transmitted yet
         ids = session.scalars(
             select(Telecommand.id).where(Telecommand.stack_id == stack_id,
                                          Telecommand.status == waiting.value)).all()

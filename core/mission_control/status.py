@@ -36,6 +36,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 INITIAL: frozenset[Status] = frozenset({Status.AWAITING_APPROVAL, Status.READY})
 FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
 ACTIVE: frozenset[Status] = frozenset(Status) - FINAL
+# Not transmitted yet, so a user may still cancel it (AWAITING_APPROVAL, READY).
+CANCELLABLE: tuple[Status, ...] = tuple(s for s in Status if Status.CANCELLED in ALLOWED[s])
 
 
 class IllegalTransition(ValueError):

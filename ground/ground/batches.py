@@ -24,11 +24,10 @@ from mission_control.batch_models import Batch
 from mission_control.catalog import CatalogError, needs_approval, validate_command
 from mission_control.models import Target, Telecommand
 from mission_control.registry_models import Level, Module, Project, Robot
-from mission_control.status import FINAL, Status
+from mission_control.status import CANCELLABLE, FINAL, Status
 from mission_control.timeutil import isoformat, utcnow
 
 from .batch_schemas import NewBatch, Selector
-from .telecommands import CANCELLABLE
 
 FAILED_SHOWN = 1000  # the failed commands one roll-up lists
 KINDS = ("robot", "module")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from mission_control import authority, lifecycle
 from mission_control.catalog import commands_for, validate_command
 from mission_control.db import Database
-from mission_control.status import Status
+from mission_control.status import CANCELLABLE, Status
 from mission_control.models import SPACECRAFT_TARGET_ID, Target, Telecommand
 from mission_control.timeutil import isoformat, utcnow
 
@@ -157,9 +157,6 @@ def counts_by_status(database: Database) -> dict[str, int]:
         rows = connection.execute(select(Telecommand.status, func.count())
                                   .group_by(Telecommand.status))
         return {status: count for status, count in rows}
-
-
-CANCELLABLE = (Status.AWAITING_APPROVAL, Status.READY)
 
 
 def cancel(session: Session, command_id: uuid.UUID, *, operator: str) -> Telecommand:
